@@ -1,0 +1,1 @@
+"""docarchive: document management and archiving for back offices."""

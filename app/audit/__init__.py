@@ -1,0 +1,1 @@
+"""The audit trail: one append-only event per change of state."""

@@ -1,0 +1,139 @@
+"""The `docarchive` command: serve | migrate | import | gc."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from app.config import Settings
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The configured database URL, or the embedded server's for the duration of the block."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    from app.embedded import embedded_postgres
+
+    with embedded_postgres(settings.postgres_dir) as url:
+        yield url
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+    from app.migrate import upgrade
+
+    with database(settings) as url:
+        upgrade(url)
+        app = create_app(settings.model_copy(update={"database_url": url}))
+        config = uvicorn.Config(
+            app,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            log_level="info",
+            ws="none",
+            timeout_graceful_shutdown=10,
+        )
+        print(
+            f"docarchive serving on http://{config.host}:{config.port} "
+            f"(API docs at /docs, blobs: {settings.blob_backend.value})",
+            flush=True,
+        )
+        uvicorn.Server(config).run()
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from app.migrate import upgrade
+
+    with database(settings) as url:
+        upgrade(url, args.revision)
+    return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from app.bulk_import import import_paths
+    from app.migrate import upgrade
+
+    with database(settings) as url:
+        upgrade(url)
+        report = import_paths(
+            settings.model_copy(update={"database_url": url}),
+            [Path(p) for p in args.paths],
+            document_class=args.document_class,
+            tags=args.tag or [],
+        )
+    return 0 if report.ok else 1
+
+
+def _gc(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import build_engine, build_sessionmaker
+    from app.documents.gc import collect_garbage
+    from app.storage.factory import build_blob_store
+
+    grace = timedelta(seconds=args.grace if args.grace is not None else settings.gc_grace_seconds)
+    with database(settings) as url:
+        store = build_blob_store(settings)
+        report = collect_garbage(
+            build_sessionmaker(build_engine(url, pool_size=1)),
+            store,
+            tmp_dirs=[settings.tmp_dir, settings.resolved_blob_dir / ".staging"],
+            grace=grace,
+        )
+    print(
+        f"blobs examined: {report.blobs_seen}, orphan blobs removed: "
+        f"{len(report.blobs_removed)}, stale temporary files removed: "
+        f"{report.temp_files_removed}"
+    )
+    for key in report.blobs_removed:
+        print(f"  removed {key}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="docarchive", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (embedded database when none is set)")
+    serve.add_argument("--host", help="listen address (default DOCARCHIVE_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default DOCARCHIVE_PORT or 8000)")
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(run=_migrate)
+
+    bulk = commands.add_parser("import", help="import files and folders (recursively)")
+    bulk.add_argument("paths", nargs="+", metavar="PATH")
+    bulk.add_argument("--class", dest="document_class", help="document class for every file")
+    bulk.add_argument("--tag", action="append", help="tag for every file (repeatable)")
+    bulk.set_defaults(run=_import)
+
+    gc = commands.add_parser("gc", help="remove orphan blobs and stale temporary files")
+    gc.add_argument("--grace", type=int, help="minimum age in seconds (default from settings)")
+    gc.set_defaults(run=_gc)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"docarchive: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    code: int = args.run(settings, args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Service settings: one pydantic-settings class, read from `DOCARCHIVE_*` variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
+DEVELOPMENT_S3_SECRET = "minioadmin"  # noqa: S105
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class BlobBackend(StrEnum):
+    local = "local"
+    s3 = "s3"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; `docs/operations.md` lists the variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCARCHIVE_", env_file=".env", extra="ignore")
+
+    environment: Environment = Field(
+        Environment.development,
+        description="`production` refuses the built-in development secrets.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_SECRET_KEY),
+        description="Server secret for signatures and keyed hashes.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL (postgresql+psycopg://...). Unset: embedded PostgreSQL.",
+    )
+    data_dir: Path = Field(
+        Path("var"),
+        description="Embedded PostgreSQL, local blobs and temporary uploads live here.",
+    )
+    blob_backend: BlobBackend = Field(BlobBackend.local, description="`local` or `s3`.")
+    blob_dir: Path | None = Field(None, description="Local blob root (default DATA_DIR/blobs).")
+    s3_endpoint: str = Field("127.0.0.1:9000", description="host:port of the S3 API.")
+    s3_bucket: str = Field("docarchive", description="Bucket holding the blobs.")
+    s3_access_key: str = Field("minioadmin", description="S3 access key.")
+    s3_secret_key: SecretStr = Field(SecretStr(DEVELOPMENT_S3_SECRET), description="S3 secret.")
+    s3_secure: bool = Field(False, description="Use TLS towards the S3 endpoint.")
+    s3_region: str | None = Field(None, description="S3 region (None: ask the server).")
+    s3_create_bucket: bool = Field(True, description="Create the bucket when it is missing.")
+    s3_part_size: int = Field(16 * 1024 * 1024, ge=5 * 1024 * 1024, description="Multipart size.")
+    max_upload_bytes: int = Field(1024**3, gt=0, description="Largest accepted file, in bytes.")
+    max_metadata_bytes: int = Field(64 * 1024, gt=0, description="Largest custom-fields JSON.")
+    verify_before_send_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="Blobs up to this size are re-hashed before a download starts; larger "
+        "ones are hashed while streaming and the transfer is aborted on a mismatch.",
+    )
+    gc_grace_seconds: int = Field(3600, ge=0, description="Age before an orphan blob is removed.")
+    host: str = Field("127.0.0.1", description="Address `docarchive serve` listens on.")
+    port: int = Field(8000, description="Port `docarchive serve` listens on.")
+    db_pool_size: int = Field(10, ge=1, description="Database connections per process.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        if self.environment is Environment.development:
+            return self
+        if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
+            raise ValueError("DOCARCHIVE_SECRET_KEY must be set outside development mode")
+        if len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("DOCARCHIVE_SECRET_KEY must be at least 32 characters")
+        uses_s3 = self.blob_backend is BlobBackend.s3
+        if uses_s3 and self.s3_secret_key.get_secret_value() == DEVELOPMENT_S3_SECRET:
+            raise ValueError("DOCARCHIVE_S3_SECRET_KEY must be set outside development mode")
+        return self
+
+    @cached_property
+    def resolved_blob_dir(self) -> Path:
+        return (self.blob_dir or self.data_dir / "blobs").resolve()
+
+    @cached_property
+    def tmp_dir(self) -> Path:
+        """Uploads are spooled here; on the local backend it shares the blobs' filesystem."""
+        return (self.data_dir / "tmp").resolve()
+
+    @cached_property
+    def postgres_dir(self) -> Path:
+        return (self.data_dir / "postgres").resolve()

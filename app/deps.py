@@ -1,0 +1,45 @@
+"""Dependency aliases shared by the endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import transaction
+from app.documents.service import Actor
+from app.errors import DatabaseUnavailable
+from app.storage import BlobStore
+
+
+def _session(request: Request) -> Iterator[Session]:
+    try:
+        yield from transaction(request.app.state.sessionmaker)
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"the database is unavailable: {exc.orig}") from exc
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _store(request: Request) -> BlobStore:
+    store: BlobStore = request.app.state.blob_store
+    return store
+
+
+def _actor() -> Actor:
+    return Actor(name="anonymous")
+
+
+# scope="function": the transaction commits before the response is sent, so a failed commit
+# turns into an error answer instead of a 2xx for something that was never stored.
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+StoreDep = Annotated[BlobStore, Depends(_store)]
+ActorDep = Annotated[Actor, Depends(_actor)]

@@ -1,0 +1,1 @@
+"""Documents: upload, versions, metadata and content."""

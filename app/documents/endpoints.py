@@ -1,0 +1,387 @@
+"""HTTP endpoints of documents: parse, call the service, shape the response."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
+
+from app.deps import ActorDep, SessionDep, SettingsDep, StoreDep
+from app.documents import repository, service
+from app.documents.content import ByteRange, content_disposition, etag, open_verified, parse_range
+from app.documents.idempotency import fingerprint, run_once
+from app.documents.models import Document, DocumentStatus
+from app.documents.upload import ReceivedForm, receive_form
+from app.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    PreconditionRequired,
+    Unprocessable,
+    problem_responses,
+)
+from schemas.documents import (
+    DocumentOut,
+    DocumentPage,
+    DocumentPatch,
+    UploadAccepted,
+    UploadFields,
+    VersionOut,
+)
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "class": {"type": "string", "description": "Document class code."},
+                        "title": {"type": "string"},
+                        "tags": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "Repeat the field or separate with commas.",
+                        },
+                        "external_reference": {"type": "string"},
+                        "metadata": {"type": "string", "description": "A JSON object."},
+                    },
+                }
+            }
+        },
+    }
+}
+_VERSION_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+_UPLOAD_ERRORS = problem_responses(400, 409, 413, 415, 422, 503)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retries with the same key get the first answer and store nothing new.",
+    ),
+]
+
+
+async def _receive(request: Request, settings: SettingsDep) -> ReceivedForm:
+    return await receive_form(
+        request, tmp_dir=settings.tmp_dir, max_bytes=settings.max_upload_bytes
+    )
+
+
+def _upload_fields(form: ReceivedForm) -> UploadFields:
+    try:
+        return UploadFields.from_form(form.fields)
+    except (ValueError, ValidationError) as exc:
+        raise Unprocessable(_reason(exc)) from exc
+
+
+def _reason(exc: ValueError | ValidationError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc)
+
+
+def _accepted(body: dict[str, Any], replayed: bool) -> JSONResponse:
+    headers = {"Location": f"/api/v1/documents/{body['id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(body, status_code=202, headers=headers)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=UploadAccepted,
+    responses=_UPLOAD_ERRORS,
+    openapi_extra=_UPLOAD_BODY,
+    summary="Upload a new document",
+)
+async def upload_document(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Store a file (PDF, TIFF, PNG, JPEG, KSeF XML) as a new document pending processing.
+
+    Identical bytes are stored once: uploading content the archive already holds answers 409
+    with the document that holds it.
+    """
+    form = await _receive(request, settings)
+    try:
+        fields = _upload_fields(form)
+        body, replayed = await run_in_threadpool(
+            run_once,
+            session,
+            actor=actor.name,
+            key=idempotency_key,
+            request_fingerprint=fingerprint(
+                sha256=form.file.sha256, fields=fields.model_dump(mode="json")
+            ),
+            status_code=202,
+            action=lambda: service.ingest_document(
+                session, store=store, upload=form.file, fields=fields, actor=actor
+            ),
+        )
+    finally:
+        form.file.path.unlink(missing_ok=True)
+    return _accepted(body, replayed)
+
+
+@router.post(
+    "/{document_id}/versions",
+    status_code=202,
+    response_model=UploadAccepted,
+    responses={**_UPLOAD_ERRORS, **problem_responses(404)},
+    openapi_extra=_VERSION_BODY,
+    summary="Add a new file version to a document",
+)
+async def add_version(
+    document_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    # Refuse an unknown document before reading a possibly large body.
+    await run_in_threadpool(service.get_document, session, document_id)
+    form = await _receive(request, settings)
+    try:
+        if form.fields:
+            raise Unprocessable("only the field 'file' is accepted; edit metadata with PATCH")
+        body, replayed = await run_in_threadpool(
+            run_once,
+            session,
+            actor=actor.name,
+            key=idempotency_key,
+            request_fingerprint=fingerprint(document=str(document_id), sha256=form.file.sha256),
+            status_code=202,
+            action=lambda: service.add_version(
+                session, store=store, document_id=document_id, upload=form.file, actor=actor
+            ),
+        )
+    finally:
+        form.file.path.unlink(missing_ok=True)
+    return _accepted(body, replayed)
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created_at, document_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(created_at), uuid.UUID(document_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise BadRequest("the cursor is not one this API issued") from exc
+
+
+def _encode_cursor(document: Document) -> str:
+    raw = json.dumps([document.created_at.isoformat(), str(document.id)])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+@router.get("", response_model=DocumentPage, responses=problem_responses(400, 422))
+def list_documents(
+    session: SessionDep,
+    document_class: Annotated[str | None, Query(alias="class")] = None,
+    status: DocumentStatus | None = None,
+    uploaded_after: datetime | None = None,
+    uploaded_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> DocumentPage:
+    """Newest first; follow `next_cursor` for the next page."""
+    query = repository.filtered_documents(
+        document_class=document_class,
+        status=status,
+        uploaded_after=uploaded_after,
+        uploaded_before=uploaded_before,
+    )
+    if cursor is not None:
+        created_at, last_id = _decode_cursor(cursor)
+        query = query.where(
+            (Document.created_at < created_at)
+            | ((Document.created_at == created_at) & (Document.id < last_id))
+        )
+    query = query.order_by(Document.created_at.desc(), Document.id.desc()).limit(limit + 1)
+    documents = list(session.scalars(query))
+    page, more = documents[:limit], len(documents) > limit
+    return DocumentPage(
+        items=[service.document_out(d) for d in page],
+        next_cursor=_encode_cursor(page[-1]) if more else None,
+    )
+
+
+def _document_response(document: Document) -> JSONResponse:
+    body = service.document_out(document).model_dump(mode="json")
+    return JSONResponse(body, headers={"ETag": f'"r{document.revision}"'})
+
+
+@router.get("/{document_id}", response_model=DocumentOut, responses=problem_responses(404))
+def get_document(document_id: uuid.UUID, session: SessionDep) -> JSONResponse:
+    """The document's metadata; the `ETag` carries its revision for `If-Match` on PATCH."""
+    return _document_response(service.get_document(session, document_id))
+
+
+@router.get(
+    "/{document_id}/versions", response_model=list[VersionOut], responses=problem_responses(404)
+)
+def list_versions(document_id: uuid.UUID, session: SessionDep) -> list[VersionOut]:
+    service.get_document(session, document_id)
+    versions = session.scalars(repository.versions_of(document_id))
+    return [VersionOut.model_validate(v) for v in versions]
+
+
+def _expected_revision(
+    if_match: str | None, patch: DocumentPatch, current: int
+) -> tuple[int, bool]:
+    """(revision the client edited, whether it came from If-Match)."""
+    if if_match is not None:
+        tag = if_match.strip()
+        if tag == "*":
+            return current, True
+        if tag.startswith('"r') and tag.endswith('"') and tag[2:-1].isdigit():
+            return int(tag[2:-1]), True
+        raise BadRequest(f'If-Match must be an ETag of this document such as "r{current}"')
+    if patch.revision is not None:
+        return patch.revision, False
+    raise PreconditionRequired(
+        "send If-Match with the document's ETag, or the revision you edited, so that "
+        "concurrent edits cannot overwrite each other",
+        current_revision=current,
+    )
+
+
+@router.patch(
+    "/{document_id}",
+    response_model=DocumentOut,
+    responses=problem_responses(400, 404, 409, 412, 422, 428),
+)
+def update_document(
+    document_id: uuid.UUID,
+    patch: DocumentPatch,
+    session: SessionDep,
+    actor: ActorDep,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> JSONResponse:
+    """Edit title, tags, class, external reference or custom fields against a known revision."""
+    current = service.get_document(session, document_id).revision
+    expected, via_if_match = _expected_revision(if_match, patch, current)
+    document = service.update_metadata(
+        session,
+        document_id=document_id,
+        patch=patch,
+        expected_revision=expected,
+        actor=actor,
+        stale_is_conflict=not via_if_match,
+    )
+    return _document_response(document)
+
+
+@router.delete(
+    "/{document_id}", status_code=405, responses=problem_responses(405), summary="Not allowed"
+)
+def delete_document(document_id: uuid.UUID) -> None:
+    """Documents are never deleted through the API; the retention engine destroys them."""
+    raise MethodNotAllowed(
+        "documents cannot be deleted through the API: destruction is done by the retention "
+        "engine, through an approved disposal batch that leaves a disposal record",
+        headers={"Allow": "GET, PATCH"},
+    )
+
+
+@router.get(
+    "/{document_id}/content",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The original bytes"},
+        206: {"description": "The requested byte range"},
+        304: {"description": "Not modified (If-None-Match)"},
+        **problem_responses(404, 416, 500, 503),
+    },
+)
+def download_content(
+    document_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    version: Annotated[
+        int | None, Query(ge=1, description="Version number; default current.")
+    ] = None,
+    disposition: Literal["attachment", "inline"] = "attachment",
+) -> Response:
+    """The original bytes exactly as uploaded, verified against their SHA-256."""
+    stored = service.find_version(session, document_id, version)
+    headers = {
+        "ETag": etag(stored),
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": content_disposition(
+            stored.original_filename, inline=disposition == "inline"
+        ),
+    }
+    if _matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    byte_range = _range_for(request, stored.size, headers["ETag"])
+    chunks = open_verified(
+        store, stored, byte_range, verify_before_send_bytes=settings.verify_before_send_bytes
+    )
+    if byte_range is None:
+        headers["Content-Length"] = str(stored.size)
+        return StreamingResponse(
+            chunks, media_type=_served_type(stored.media_type), headers=headers
+        )
+    headers["Content-Length"] = str(byte_range.length)
+    headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{stored.size}"
+    return StreamingResponse(
+        chunks, status_code=206, media_type=_served_type(stored.media_type), headers=headers
+    )
+
+
+def _served_type(media_type: str) -> str:
+    return "application/xml" if media_type.endswith("+xml") else media_type
+
+
+def _matches(header: str | None, tag: str) -> bool:
+    if header is None:
+        return False
+    candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
+    return "*" in candidates or tag in candidates
+
+
+def _range_for(request: Request, size: int, tag: str) -> ByteRange | None:
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != tag:
+        return None
+    return parse_range(request.headers.get("range"), size)

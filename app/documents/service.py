@@ -1,0 +1,281 @@
+"""The rules of documents: ingest, new versions, metadata edits. Services flush, never commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.audit.service import record
+from app.documents import repository
+from app.documents.models import Document, DocumentStatus, DocumentVersion
+from app.documents.upload import SpooledFile
+from app.errors import (
+    Conflict,
+    DuplicateContent,
+    NotFound,
+    PreconditionFailed,
+    StorageUnavailable,
+    Unprocessable,
+)
+from app.locks import lock_blob
+from app.storage import BlobStore, BlobStoreUnavailable, blob_key
+from schemas.documents import DocumentOut, DocumentPatch, MetadataFields, UploadAccepted, VersionOut
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting; the security issue replaces the anonymous development actor."""
+
+    name: str
+
+
+def get_document(session: Session, document_id: uuid.UUID) -> Document:
+    document = session.scalars(repository.document_by_id(document_id)).one_or_none()
+    if document is None:
+        raise NotFound(f"no document {document_id}")
+    return document
+
+
+def _check_class(session: Session, code: str | None) -> None:
+    if code is not None and not repository.class_exists(session, code):
+        known = ", ".join(repository.class_codes(session))
+        raise Unprocessable(f"unknown document class {code!r}; known classes: {known}")
+
+
+def _refuse_duplicate(session: Session, sha256: str) -> None:
+    existing = session.scalars(repository.version_by_sha256(sha256)).one_or_none()
+    if existing is not None:
+        raise DuplicateContent(
+            f"this content is already stored as version {existing.number} "
+            f"of document {existing.document_id}",
+            document_id=str(existing.document_id),
+            version_id=str(existing.id),
+            version=existing.number,
+            sha256=sha256,
+        )
+
+
+def _store_blob(session: Session, store: BlobStore, upload: SpooledFile) -> str:
+    """Lock the content, refuse a duplicate, then write the blob before any row points at it."""
+    lock_blob(session, upload.sha256)
+    _refuse_duplicate(session, upload.sha256)
+    key = blob_key(upload.sha256)
+    try:
+        store.put(key, upload.path, size=upload.size)
+    except BlobStoreUnavailable as exc:
+        raise StorageUnavailable(str(exc)) from exc
+    return key
+
+
+def _new_version(
+    document: Document, *, number: int, upload: SpooledFile, key: str, actor: Actor
+) -> DocumentVersion:
+    return DocumentVersion(
+        id=uuid.uuid4(),
+        document_id=document.id,
+        number=number,
+        sha256=upload.sha256,
+        size=upload.size,
+        media_type=upload.media_type,
+        original_filename=upload.filename or f"document-{document.id}",
+        blob_key=key,
+        uploaded_by=actor.name,
+    )
+
+
+def ingest_document(
+    session: Session,
+    *,
+    store: BlobStore,
+    upload: SpooledFile,
+    fields: MetadataFields,
+    actor: Actor,
+) -> UploadAccepted:
+    """Store a new document from a spooled file: blob first, then rows and audit in one flush."""
+    _check_class(session, fields.document_class)
+    key = _store_blob(session, store, upload)
+    document = Document(
+        id=uuid.uuid4(),
+        status=DocumentStatus.pending,
+        document_class=fields.document_class,
+        title=fields.title,
+        tags=fields.tags,
+        external_reference=fields.external_reference,
+        custom_fields=fields.metadata,
+        created_by=actor.name,
+    )
+    version = _new_version(document, number=1, upload=upload, key=key, actor=actor)
+    session.add(document)
+    session.flush()
+    session.add(version)
+    session.flush()
+    document.current_version_id = version.id
+    _audit_upload(session, "document.uploaded", document, version, actor, upload)
+    session.flush()
+    return _accepted(document, version)
+
+
+def add_version(
+    session: Session,
+    *,
+    store: BlobStore,
+    document_id: uuid.UUID,
+    upload: SpooledFile,
+    actor: Actor,
+) -> UploadAccepted:
+    """A new file for an existing document; earlier versions stay as they were."""
+    document = _locked_document(session, document_id)
+    key = _store_blob(session, store, upload)
+    number = max(
+        (v.number for v in session.scalars(repository.versions_of(document.id))), default=0
+    )
+    version = _new_version(document, number=number + 1, upload=upload, key=key, actor=actor)
+    session.add(version)
+    session.flush()
+    document.current_version_id = version.id
+    document.status = DocumentStatus.pending
+    _audit_upload(session, "document.version_added", document, version, actor, upload)
+    session.flush()
+    return _accepted(document, version)
+
+
+def _locked_document(session: Session, document_id: uuid.UUID) -> Document:
+    document = session.get(Document, document_id, with_for_update=True)
+    if document is None:
+        raise NotFound(f"no document {document_id}")
+    return document
+
+
+def _audit_upload(
+    session: Session,
+    action: str,
+    document: Document,
+    version: DocumentVersion,
+    actor: Actor,
+    upload: SpooledFile,
+) -> None:
+    record(
+        session,
+        actor=actor.name,
+        action=action,
+        document_id=document.id,
+        version_id=version.id,
+        details={
+            "sha256": upload.sha256,
+            "size": upload.size,
+            "media_type": upload.media_type,
+            "filename": upload.filename,
+            "version": version.number,
+        },
+    )
+
+
+def _accepted(document: Document, version: DocumentVersion) -> UploadAccepted:
+    return UploadAccepted(
+        id=document.id,
+        version=version.number,
+        version_id=version.id,
+        sha256=version.sha256,
+        size=version.size,
+        media_type=version.media_type,
+        status=document.status,
+    )
+
+
+_PATCHABLE = {
+    "title": "title",
+    "document_class": "document_class",
+    "tags": "tags",
+    "external_reference": "external_reference",
+    "metadata": "custom_fields",
+}
+
+
+def update_metadata(
+    session: Session,
+    *,
+    document_id: uuid.UUID,
+    patch: DocumentPatch,
+    expected_revision: int,
+    actor: Actor,
+    stale_is_conflict: bool = False,
+) -> Document:
+    """Apply an edit made against `expected_revision`; a stale revision is refused, not merged.
+
+    A stale `If-Match` answers 412; a stale revision in the body answers 409.
+    """
+    document = _locked_document(session, document_id)
+    if document.revision != expected_revision:
+        error = Conflict if stale_is_conflict else PreconditionFailed
+        raise error(
+            f"the document is at revision {document.revision}, the edit was made against "
+            f"revision {expected_revision}; reload it and apply your change again",
+            current_revision=document.revision,
+        )
+    changes = _changes(document, patch)
+    if "document_class" in changes:
+        _check_class(session, patch.document_class)
+    for field_name, (_old, new) in changes.items():
+        setattr(document, _PATCHABLE[field_name], new)
+    if changes:
+        document.revision += 1
+        record(
+            session,
+            actor=actor.name,
+            action="document.metadata_changed",
+            document_id=document.id,
+            details={"revision": document.revision, "changes": _jsonable(changes)},
+        )
+    session.flush()
+    return get_document(session, document_id)
+
+
+def _changes(document: Document, patch: DocumentPatch) -> dict[str, tuple[Any, Any]]:
+    changes: dict[str, tuple[Any, Any]] = {}
+    for field_name in patch.model_fields_set - {"revision"}:
+        new = getattr(patch, field_name)
+        if field_name in {"tags", "metadata"} and new is None:
+            new = [] if field_name == "tags" else {}
+        old = getattr(document, _PATCHABLE[field_name])
+        if old != new:
+            changes[field_name] = (old, new)
+    return changes
+
+
+def _jsonable(changes: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: {"from": old, "to": new} for name, (old, new) in changes.items()}
+
+
+def document_out(document: Document) -> DocumentOut:
+    current = document.current_version
+    return DocumentOut(
+        id=document.id,
+        status=document.status,
+        document_class=document.document_class,
+        title=document.title,
+        tags=list(document.tags),
+        external_reference=document.external_reference,
+        metadata=dict(document.custom_fields),
+        revision=document.revision,
+        created_by=document.created_by,
+        created_at=document.created_at,
+        updated_at=document.updated_at,
+        current_version=VersionOut.model_validate(current) if current is not None else None,
+    )
+
+
+def find_version(session: Session, document_id: uuid.UUID, number: int | None) -> DocumentVersion:
+    document = get_document(session, document_id)
+    if number is None:
+        if document.current_version is None:
+            raise NotFound(f"document {document_id} has no content")
+        return document.current_version
+    versions = session.scalars(
+        repository.versions_of(document_id).where(DocumentVersion.number == number)
+    ).one_or_none()
+    if versions is None:
+        raise NotFound(f"document {document_id} has no version {number}")
+    return versions

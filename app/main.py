@@ -1,0 +1,43 @@
+"""create_app(): settings, database, blob store, routers and the problem-details handlers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.engine import Engine
+
+from app import health
+from app.config import Settings
+from app.db import build_engine, build_sessionmaker
+from app.documents import endpoints as documents
+from app.errors import install_error_handlers
+from app.storage import BlobStore
+from app.storage.factory import build_blob_store
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    blob_store: BlobStore | None = None,
+) -> FastAPI:
+    if engine is None:
+        if settings.database_url is None:
+            raise ValueError("create_app needs a database URL (the CLI starts the embedded one)")
+        engine = build_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app = FastAPI(
+        title="docarchive",
+        version="0.1.0",
+        summary="Document management and archiving for back offices.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = build_sessionmaker(engine)
+    app.state.blob_store = blob_store or build_blob_store(settings)
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(documents.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    install_error_handlers(app)
+    return app

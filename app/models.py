@@ -1,0 +1,14 @@
+"""Every mapped model, imported once so metadata is complete (Alembic, the app)."""
+
+from app.audit.models import AuditEvent
+from app.db import Base
+from app.documents.models import Document, DocumentClass, DocumentVersion, IdempotentRequest
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Document",
+    "DocumentClass",
+    "DocumentVersion",
+    "IdempotentRequest",
+]

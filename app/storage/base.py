@@ -1,0 +1,85 @@
+"""The BlobStore protocol and what both implementations share: keys and verified reads."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+CHUNK_SIZE = 1024 * 1024
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobStoreUnavailable(Exception):
+    """The store cannot be reached or refused the operation; the caller answers 503."""
+
+
+class BlobMissing(Exception):
+    """A key that should exist does not."""
+
+
+class BlobCorrupt(Exception):
+    """The bytes read do not hash to the key they were stored under."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    key: str
+    size: int
+    modified_at: datetime
+
+
+def blob_key(sha256: str) -> str:
+    """Content-addressed key: `sha256/ab/cd/<hex>`."""
+    if not _SHA256_HEX.match(sha256):
+        raise ValueError(f"not a lowercase sha256 hex digest: {sha256!r}")
+    return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def sha256_of_key(key: str) -> str | None:
+    digest = key.rsplit("/", 1)[-1]
+    return digest if _SHA256_HEX.match(digest) and key == blob_key(digest) else None
+
+
+class BlobStore(Protocol):
+    """Content-addressed storage of immutable original bytes."""
+
+    def put(self, key: str, source: Path, *, size: int) -> bool:
+        """Store the file at `source` under `key`; False when the key already existed."""
+        ...
+
+    def open(self, key: str, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """Stream the stored bytes (or a range of them) in chunks."""
+        ...
+
+    def stat(self, key: str) -> BlobInfo | None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def iter_blobs(self) -> Iterator[BlobInfo]: ...
+
+    def ping(self) -> None:
+        """Raise BlobStoreUnavailable when the store cannot serve requests."""
+        ...
+
+
+def verified_chunks(chunks: Iterator[bytes], *, sha256: str, size: int) -> Iterator[bytes]:
+    """Pass chunks through, raising BlobCorrupt at the end when size or hash differ."""
+    digest = hashlib.sha256()
+    seen = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        seen += len(chunk)
+        yield chunk
+    if seen != size or digest.hexdigest() != sha256:
+        raise BlobCorrupt(f"blob {sha256} read back as {seen} bytes with a different hash")
+
+
+def verify_blob(store: BlobStore, *, sha256: str, size: int) -> None:
+    """Read a whole blob once and raise BlobMissing or BlobCorrupt when it is not intact."""
+    for _ in verified_chunks(store.open(blob_key(sha256)), sha256=sha256, size=size):
+        pass

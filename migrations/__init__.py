@@ -1,0 +1,1 @@
+"""Alembic migrations; the schema is only ever built by running them."""

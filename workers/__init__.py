@@ -1,0 +1,1 @@
+"""Background jobs: the procrastinate app, document processing and periodic tasks."""
