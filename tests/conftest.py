@@ -89,6 +89,11 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} CASCADE"))
 
 
+def row_count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
 class MotoS3:
     def __init__(self) -> None:
         self.port = free_port()

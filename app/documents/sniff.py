@@ -48,6 +48,7 @@ _OTHER_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"OggS", 0, "audio/ogg"),
     (b"%!PS", 0, "application/postscript"),
 )
+_HTML_STARTS = (b"<!doctype html", b"<html")
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -61,7 +62,7 @@ class Sniffed:
 
 def sniff(head: bytes) -> Sniffed:
     """Classify a file by its first bytes (up to SNIFF_BYTES of them)."""
-    for check in (_binary_accepted, _xml, _binary_other, _text):
+    for check in (_binary_accepted, _binary_other, _pdf_after_preamble, _xml, _text):
         found = check(head)
         if found is not None:
             return found
@@ -69,8 +70,7 @@ def sniff(head: bytes) -> Sniffed:
 
 
 def _binary_accepted(head: bytes) -> Sniffed | None:
-    # PDF readers accept the header anywhere in the first kilobyte; so do we.
-    if b"%PDF-" in head[:1024]:
+    if head.startswith(b"%PDF-"):
         return Sniffed(PDF, "PDF document", accepted=True)
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return Sniffed(TIFF, "TIFF image", accepted=True)
@@ -78,6 +78,14 @@ def _binary_accepted(head: bytes) -> Sniffed | None:
         return Sniffed(PNG, "PNG image", accepted=True)
     if head.startswith(b"\xff\xd8\xff"):
         return Sniffed(JPEG, "JPEG image", accepted=True)
+    return None
+
+
+def _pdf_after_preamble(head: bytes) -> Sniffed | None:
+    # PDF readers accept the header anywhere in the first kilobyte; so do we, once no other
+    # format claimed the file (a stored zip entry may hold a PDF header too).
+    if b"%PDF-" in head[:1024]:
+        return Sniffed(PDF, "PDF document", accepted=True)
     return None
 
 
@@ -106,7 +114,7 @@ def _text(head: bytes) -> Sniffed | None:
 
 def _xml(head: bytes) -> Sniffed | None:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped.startswith(b"<"):
+    if not stripped.startswith(b"<") or stripped[:14].lower().startswith(_HTML_STARTS):
         return None
     if _DTD.search(head):
         # KSeF invoices never carry a DTD; one here is at best useless and at worst an attack.

@@ -68,15 +68,24 @@ class BlobStore(Protocol):
 
 
 def verified_chunks(chunks: Iterator[bytes], *, sha256: str, size: int) -> Iterator[bytes]:
-    """Pass chunks through, raising BlobCorrupt at the end when size or hash differ."""
+    """Pass chunks through, holding the last one back until size and hash are checked.
+
+    On a mismatch BlobCorrupt is raised instead of the final chunk, so a reader never receives
+    a complete copy of altered bytes (an HTTP transfer ends short and the client sees it).
+    """
     digest = hashlib.sha256()
     seen = 0
+    held: bytes | None = None
     for chunk in chunks:
         digest.update(chunk)
         seen += len(chunk)
-        yield chunk
+        if held is not None:
+            yield held
+        held = chunk
     if seen != size or digest.hexdigest() != sha256:
         raise BlobCorrupt(f"blob {sha256} read back as {seen} bytes with a different hash")
+    if held is not None:
+        yield held
 
 
 def verify_blob(store: BlobStore, *, sha256: str, size: int) -> None:

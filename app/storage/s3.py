@@ -118,11 +118,15 @@ class S3BlobStore:
                     continue
                 modified = obj.last_modified or datetime.now(UTC)
                 yield BlobInfo(key=obj.object_name, size=obj.size or 0, modified_at=modified)
+        except S3Error as exc:
+            if exc.code != "NoSuchBucket":
+                raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
         except _STORE_ERRORS as exc:
             raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
     def ping(self) -> None:
         try:
+            self._bucket_ready = self._bucket_ready and self.client.bucket_exists(self.bucket)
             self._ensure_bucket()
         except _STORE_ERRORS as exc:
             raise BlobStoreUnavailable(f"S3 blob store unreachable: {exc}") from exc
