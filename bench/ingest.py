@@ -48,7 +48,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,6 +87,8 @@ class Config:
     max_bytes: int
     large_bytes: int
     large_raw: bool
+    s3_part_mb: int | None
+    py_spy: bool
     seed: int
     admin_url: str
     database_url: str | None
@@ -109,6 +111,17 @@ def parse_args(argv: list[str] | None = None) -> Config:
     )
     parser.add_argument(
         "--no-large-raw", action="store_true", help="skip the raw PUT of the big file"
+    )
+    parser.add_argument(
+        "--s3-part-mb",
+        type=int,
+        help="set DOCARCHIVE_S3_PART_SIZE (MiB, >= 5) for the API; default: the app's",
+    )
+    parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="profile the API with py-spy (collapsed stacks next to the JSON);\n"
+        "the profiler's overhead makes such a run unfit for the figures",
     )
     parser.add_argument("--seed", type=int, default=20240501, help="seed for the file sizes")
     parser.add_argument(
@@ -140,6 +153,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         max_bytes=int(args.max_mb * MB),
         large_bytes=args.large_mb * MB,
         large_raw=not args.no_large_raw,
+        s3_part_mb=args.s3_part_mb,
+        py_spy=args.py_spy,
         seed=args.seed,
         admin_url=args.admin_url,
         database_url=args.database_url,
@@ -260,14 +275,14 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
 
 
 @contextlib.contextmanager
-def moto_server(work: Path) -> Iterator[str]:
-    """moto's S3 server in its own process (its own GIL); yields host:port."""
+def moto_server(work: Path) -> Iterator[tuple[str, int]]:
+    """moto's S3 server in its own process (its own GIL); yields (host:port, pid)."""
     port = free_port()
     log = work / "moto.log"
     cmd = [str(BIN_DIR / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
     with running(cmd, log=log) as proc:
         wait_for_http(f"http://127.0.0.1:{port}/", proc, log, timeout=30)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", proc.pid
 
 
 @contextlib.contextmanager
@@ -287,12 +302,17 @@ def fresh_database(admin_url: str) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Api:
+    name: str
     url: str
     pid: int
 
 
-def api_env(database_url: str, s3_endpoint: str, data_dir: Path, port: int) -> dict[str, str]:
+def api_env(
+    cfg: Config, database_url: str, s3_endpoint: str, data_dir: Path, port: int
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCARCHIVE_")}
+    if cfg.s3_part_mb is not None:
+        env["DOCARCHIVE_S3_PART_SIZE"] = str(cfg.s3_part_mb * MIB)
     env.update(
         DOCARCHIVE_DATABASE_URL=database_url,
         DOCARCHIVE_BLOB_BACKEND="s3",
@@ -310,20 +330,47 @@ def api_env(database_url: str, s3_endpoint: str, data_dir: Path, port: int) -> d
 
 
 @contextlib.contextmanager
-def api_server(database_url: str, s3_endpoint: str, work: Path) -> Iterator[Api]:
+def api_server(
+    cfg: Config, database_url: str, s3_endpoint: str, work: Path, name: str
+) -> Iterator[Api]:
     """`docarchive serve` in its own process; it migrates the database itself."""
     port = free_port()
-    data_dir = work / "api-data"
+    data_dir = work / f"{name}-data"
     data_dir.mkdir()
-    log = work / "api.log"
-    env = api_env(database_url, s3_endpoint, data_dir, port)
+    log = work / f"{name}.log"
+    env = api_env(cfg, database_url, s3_endpoint, data_dir, port)
     cmd = [str(BIN_DIR / "docarchive"), "serve", "--port", str(port)]
     # cwd=work: a developer's .env in the checkout must not leak into the run.
     with running(cmd, log=log, env=env, cwd=work) as proc:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=120)
-        yield Api(url=f"http://127.0.0.1:{port}", pid=proc.pid)
+        yield Api(name=name, url=f"http://127.0.0.1:{port}", pid=proc.pid)
         if proc.poll() is not None:
             raise RuntimeError(f"the API exited during the run:\n{tail(log)}")
+
+
+@contextlib.contextmanager
+def profiled(cfg: Config, api: Api, stem: str) -> Iterator[None]:
+    """With --py-spy: sample the API's stacks into `<stem>-<api>.folded` in the results dir."""
+    if not cfg.py_spy:
+        yield
+        return
+    cfg.results_dir.mkdir(parents=True, exist_ok=True)
+    out = cfg.results_dir / f"{stem}-{api.name}.folded"
+    cmd = [str(BIN_DIR / "py-spy"), "record", "--pid", str(api.pid), "--format", "raw"]
+    cmd += ["--rate", "200", "--output", str(out)]
+    with (cfg.results_dir / f"{stem}-{api.name}.py-spy.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    time.sleep(1)  # let it attach
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    print(f"py-spy profile of {api.name}: {out}")
 
 
 # --------------------------------------------------------------------------- clients
@@ -390,17 +437,74 @@ def new_http(api: Api) -> httpx.Client:
     return httpx.Client(base_url=api.url, timeout=httpx.Timeout(600, connect=10))
 
 
+# --------------------------------------------------------------------------- CPU accounting
+
+
+class CpuMeter:
+    """CPU seconds used by the processes of the run, by PostgreSQL and by the whole machine.
+
+    `postgres` sums every process of that name (the server may be shared); `machine_busy`
+    is user + system + irq time of all CPUs, `machine_steal` the time the hypervisor took.
+    """
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+
+    def read(self) -> dict[str, float]:
+        reading = {name: _cpu_seconds(proc) for name, proc in self.processes.items()}
+        reading["postgres"] = sum(
+            _cpu_seconds(proc)
+            for proc in psutil.process_iter(["name"])
+            if proc.info["name"] == "postgres"
+        )
+        machine = psutil.cpu_times()
+        reading["machine_busy"] = (
+            machine.user + machine.nice + machine.system + machine.irq + machine.softirq
+        )
+        reading["machine_iowait"] = machine.iowait
+        reading["machine_steal"] = machine.steal
+        return reading
+
+    @contextlib.contextmanager
+    def measure(self) -> Iterator[dict[str, float]]:
+        """Fills the yielded dict with the CPU seconds used while the block ran."""
+        used: dict[str, float] = {}
+        before = self.read()
+        yield used
+        after = self.read()
+        used.update({name: after[name] - before.get(name, 0.0) for name in after})
+
+
+def _cpu_seconds(proc: psutil.Process) -> float:
+    try:
+        times = proc.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
+
+
+def cores(cpu_seconds: dict[str, float], wall: float) -> dict[str, float]:
+    """CPU seconds over wall time: how many cores each consumer kept busy on average."""
+    return {name: round(used / wall, 3) for name, used in cpu_seconds.items()} if wall else {}
+
+
+# --------------------------------------------------------------------------- batches
+
+
 @dataclass
 class Batch:
-    """One path's pass over one corpus: wall time and one sample per file."""
+    """One path's pass over one corpus: wall time, CPU used, and one sample per file."""
 
     path: str
     corpus: str
     wall_seconds: float
     samples: list[Sample]
+    cpu_seconds: dict[str, float]
 
 
-def run_concurrently(name: str, corpus: Corpus, workers: list[Callable[[Path], Sample]]) -> Batch:
+def run_concurrently(
+    name: str, corpus: Corpus, workers: list[Callable[[Path], Sample]], meter: CpuMeter
+) -> Batch:
     """Each worker (one per client thread) takes files from a shared queue until it is empty."""
     todo: queue.SimpleQueue[Path] = queue.SimpleQueue()
     for path in corpus.paths:
@@ -423,11 +527,13 @@ def run_concurrently(name: str, corpus: Corpus, workers: list[Callable[[Path], S
     threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
     for thread in threads:
         thread.start()
-    start_line.wait()
-    start = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return Batch(name, corpus.name, time.perf_counter() - start, samples)
+    with meter.measure() as cpu:
+        start_line.wait()
+        start = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - start
+    return Batch(name, corpus.name, wall, samples, cpu)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -455,6 +561,7 @@ class Figures:
     p50_ms: float
     p95_ms: float
     mean_ms: float
+    cpu_cores: dict[str, float]
 
 
 def figures(batches: list[Batch]) -> Figures:
@@ -474,7 +581,16 @@ def figures(batches: list[Batch]) -> Figures:
         p50_ms=percentile(latencies, 50),
         p95_ms=percentile(latencies, 95),
         mean_ms=statistics.fmean(latencies) if latencies else float("nan"),
+        cpu_cores=cores(_sum_cpu(b.cpu_seconds for b in batches), wall),
     )
+
+
+def _sum_cpu(readings: Iterable[dict[str, float]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for reading in readings:
+        for name, used in reading.items():
+            total[name] = total.get(name, 0.0) + used
+    return total
 
 
 # --------------------------------------------------------------------------- RSS sampling
@@ -529,6 +645,7 @@ class LargeResult:
     upload_status: int
     upload_peak_rss_mb: float
     upload_rss_samples: int
+    download_rss_before_mb: float
     download_seconds: float
     download_mb_per_s: float
     download_peak_rss_mb: float
@@ -544,8 +661,7 @@ def large_file_test(cfg: Config, api: Api, s3: Minio, work: Path) -> LargeResult
     print(f"writing the {cfg.large_bytes / MB:.0f} MB file ...", flush=True)
     rng = random.Random(cfg.seed + 1)
     sha256 = write_pdf(path, cfg.large_bytes, rng, pdf_header(uuid.uuid4().hex, path.name))
-    idle = RssSampler(api.pid)
-    rss_before = idle.rss()
+    rss_before = RssSampler(api.pid).rss()
     print("uploading it through the API ...", flush=True)
     with new_http(api) as client, RssSampler(api.pid) as up:
         sample = api_upload(client, path)
@@ -557,6 +673,7 @@ def large_file_test(cfg: Config, api: Api, s3: Minio, work: Path) -> LargeResult
         upload_status=sample.status,
         upload_peak_rss_mb=up.peak / MB,
         upload_rss_samples=len(up.samples),
+        download_rss_before_mb=float("nan"),
         download_seconds=float("nan"),
         download_mb_per_s=float("nan"),
         download_peak_rss_mb=float("nan"),
@@ -579,6 +696,7 @@ def large_file_test(cfg: Config, api: Api, s3: Minio, work: Path) -> LargeResult
 def download_check(result: LargeResult, api: Api, document_id: str, sha256: str) -> None:
     with new_http(api) as client:
         digest = hashlib.sha256()
+        result.download_rss_before_mb = RssSampler(api.pid).rss() / MB
         with RssSampler(api.pid) as down:
             start = time.perf_counter()
             with client.stream("GET", f"/api/v1/documents/{document_id}/content") as response:
@@ -604,10 +722,10 @@ class RoundResult:
 
 
 def warm_up(cfg: Config, api: Api, s3: Minio, work: Path, run_id: str) -> None:
-    """Open connections, create buckets and fill the DB pool before the clock runs."""
+    """Open connections, create the bucket and fill the DB pool before the clock runs."""
     small = dataclasses.replace(cfg, files=cfg.clients, max_bytes=cfg.min_bytes)
-    corpus = make_corpus(work / "warmup", "warmup", small, run_id, seed=1)
-    s3.make_bucket(RAW_BUCKET)
+    name = f"warmup-{api.name}"
+    corpus = make_corpus(work / name, name, small, run_id, seed=1)
     clients = [new_http(api) for _ in range(cfg.clients)]
     try:
         for batch in (
@@ -620,7 +738,7 @@ def warm_up(cfg: Config, api: Api, s3: Minio, work: Path, run_id: str) -> None:
     finally:
         for client in clients:
             client.close()
-    shutil.rmtree(work / "warmup")
+    shutil.rmtree(work / name)
 
 
 def throughput_rounds(
@@ -733,7 +851,8 @@ def print_large(large: dict[str, Any]) -> None:
         f"{large['upload_rss_samples']} samples)"
     )
     print(
-        f"  download: {large['download_seconds']:.1f} s, {large['download_mb_per_s']:.1f} MB/s, "
+        f"  download: RSS before {large['download_rss_before_mb']:.0f} MB, "
+        f"{large['download_seconds']:.1f} s, {large['download_mb_per_s']:.1f} MB/s, "
         f"peak RSS {large['download_peak_rss_mb']:.0f} MB, "
         f"sha256 {'matches' if large['download_sha256_ok'] else 'DOES NOT MATCH'}"
     )
@@ -790,27 +909,36 @@ def database(cfg: Config) -> Iterator[str]:
         yield url
 
 
-def run(cfg: Config) -> dict[str, Any]:
-    started = datetime.now(UTC)
+def run(cfg: Config, started: datetime) -> dict[str, Any]:
+    """Throughput rounds on one API process, the big file on a fresh one (clean RSS)."""
     run_id = uuid.uuid4().hex[:12]
+    stem = f"ingest-{started.strftime('%Y%m%dT%H%M%SZ')}"
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=cfg.work_dir)))
         s3_endpoint = stack.enter_context(moto_server(work))
         database_url = stack.enter_context(database(cfg))
-        api = stack.enter_context(api_server(database_url, s3_endpoint, work))
         s3 = new_minio(s3_endpoint, cfg.clients)
-        print(f"moto at {s3_endpoint}, API at {api.url} (pid {api.pid}), work dir {work}")
-        warm_up(cfg, api, s3, work, run_id)
-        large = large_file_test(cfg, api, s3, work) if cfg.large_bytes else None
-        rounds, batches, peak = throughput_rounds(cfg, api, s3, work, run_id)
+        s3.make_bucket(RAW_BUCKET)
+        print(f"moto at {s3_endpoint}, work dir {work}", flush=True)
+        with api_server(cfg, database_url, s3_endpoint, work, "api-rounds") as api:
+            warm_up(cfg, api, s3, work, run_id)
+            with profiled(cfg, api, stem):
+                rounds, batches, peak = throughput_rounds(cfg, api, s3, work, run_id)
+        large = None
+        if cfg.large_bytes:
+            with api_server(cfg, database_url, s3_endpoint, work, "api-large") as api:
+                warm_up(cfg, api, s3, work, run_id)
+                with profiled(cfg, api, stem):
+                    large = large_file_test(cfg, api, s3, work)
         return build_report(cfg, started, rounds, batches, peak, large)
 
 
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
-    report = run(cfg)
+    started = datetime.now(UTC)
+    report = run(cfg, started)
     print_summary(report)
-    path = write_report(report, cfg.results_dir, datetime.fromisoformat(report["started_at"]))
+    path = write_report(report, cfg.results_dir, started)
     print(f"\nresults: {path}")
     failed = report["raw"]["errors"] or report["api"]["errors"]
     large = report["large"]

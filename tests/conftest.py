@@ -109,9 +109,9 @@ class MotoS3:
     def stop(self) -> None:
         self.server.stop()
 
-    def store(self, bucket: str | None = None) -> S3BlobStore:
+    def store(self, bucket: str | None = None, *, endpoint: str | None = None) -> S3BlobStore:
         return S3BlobStore(
-            endpoint=self.endpoint,
+            endpoint=endpoint or self.endpoint,
             bucket=bucket or f"test-{uuid.uuid4().hex[:12]}",
             access_key="testing",
             secret_key="testing",

@@ -20,6 +20,7 @@ from app.documents.gc import collect_garbage
 from app.storage import BlobStore, blob_key
 from app.storage.local import LocalBlobStore
 from tests import samples
+from tests.chaos import CuttingProxy
 from tests.conftest import LiveServer, MotoS3, row_count
 
 
@@ -60,6 +61,24 @@ def test_s3_down_answers_503_and_records_nothing(
         again = client.post("/documents", files={"file": ("b.pdf", samples.pdf("after"))})
         assert again.status_code == 202, again.text
         assert client.get(f"/documents/{kept.json()['id']}/content").status_code == 200
+
+
+def test_s3_connection_cut_mid_upload_answers_503(
+    moto_s3: MotoS3, settings: Settings, engine: Engine
+) -> None:
+    proxy = CuttingProxy(moto_s3.port, cut_after=6 * 1024 * 1024)
+    store = moto_s3.store(endpoint=proxy.endpoint)
+    content = samples.pdf("big") + os.urandom(7 * 1024 * 1024)  # two multipart parts
+    try:
+        with LiveServer(settings, engine, store) as server, server.client() as client:
+            response = client.post("/documents", files={"file": ("big.pdf", content)})
+    finally:
+        proxy.close()
+    assert proxy.forwarded > 5 * 1024 * 1024, "the cut must come after the first part"
+    assert response.status_code == 503, response.text
+    assert row_count(engine, "documents") == 0
+    assert list(moto_s3.store(store.bucket).iter_blobs()) == []
+    assert temp_files(settings) == []
 
 
 def test_local_store_failure_answers_503(

@@ -44,6 +44,13 @@ def test_fa_rr_is_named_but_not_accepted_as_fa() -> None:
         (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg", True),
         (b"PK\x03\x04" + b"%PDF-1.4" * 4, "application/zip", False),
         (b"\x1f\x8b\x08\x00", "application/gzip", False),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00", "image/heic", False),
+        (b"\x00\x00\x00\x18ftypisom\x00\x00", "video/mp4", False),
+        (
+            b"PK\x03\x04" + b"\x00" * 26 + b"[Content_Types].xml...word/document.xml",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            False,
+        ),
         (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "application/xml", False),
         ("zażółć gęślą jaźń".encode() * 10, "text/plain", False),
         (bytes(range(256)) * 4, "application/octet-stream", False),

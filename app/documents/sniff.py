@@ -89,10 +89,47 @@ def _pdf_after_preamble(head: bytes) -> Sniffed | None:
     return None
 
 
+_ZIP_FLAVOURS = (
+    (
+        b"word/",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "Word document (DOCX)",
+    ),
+    (
+        b"xl/",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "Excel workbook (XLSX)",
+    ),
+    (
+        b"mimetypeapplication/vnd.oasis.opendocument",
+        "application/vnd.oasis.opendocument",
+        "OpenDocument file",
+    ),
+)
+_FTYP_BRANDS = {
+    b"heic": ("image/heic", "HEIC image"),
+    b"heix": ("image/heic", "HEIC image"),
+    b"mif1": ("image/heif", "HEIF image"),
+    b"avif": ("image/avif", "AVIF image"),
+}
+
+
 def _binary_other(head: bytes) -> Sniffed | None:
     for signature, offset, media_type in _OTHER_SIGNATURES:
         if head[offset : offset + len(signature)] == signature:
-            return Sniffed(media_type, media_type, accepted=False)
+            return _refine(head, media_type) or Sniffed(media_type, media_type, accepted=False)
+    return None
+
+
+def _refine(head: bytes, media_type: str) -> Sniffed | None:
+    """Name containers by what they hold: users send DOCX and HEIC, not 'zip' and 'mp4'."""
+    if media_type == "application/zip":
+        for marker, flavour, description in _ZIP_FLAVOURS:
+            if marker in head[:4096]:
+                return Sniffed(flavour, description, accepted=False)
+    if media_type == "video/mp4" and head[8:12] in _FTYP_BRANDS:
+        flavour, description = _FTYP_BRANDS[head[8:12]]
+        return Sniffed(flavour, description, accepted=False)
     return None
 
 

@@ -7,7 +7,6 @@ before it is stored, and a refusal leaves no temporary file behind.
 from __future__ import annotations
 
 import hashlib
-import os
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -89,8 +88,7 @@ class FileSpooler:
             raise Unprocessable("the file is empty")
         sniffed = self._sniff()
         assert self._handle is not None
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        # No fsync: this is a scratch copy; the blob store makes the stored copy durable.
         self._handle.close()
         self._handle = None
         return SpooledFile(
