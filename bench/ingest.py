@@ -633,83 +633,50 @@ class RssSampler:
         return max((rss for _, rss in self.samples), default=0)
 
 
-# --------------------------------------------------------------------------- big file
-
-
-@dataclass
-class LargeResult:
-    size_mb: float
-    rss_before_mb: float
-    upload_seconds: float
-    upload_mb_per_s: float
-    upload_status: int
-    upload_peak_rss_mb: float
-    upload_rss_samples: int
-    download_rss_before_mb: float
-    download_seconds: float
-    download_mb_per_s: float
-    download_peak_rss_mb: float
-    download_sha256_ok: bool
-    raw_put_seconds: float | None = None
-    raw_put_mb_per_s: float | None = None
-    error: str | None = None
-    rss_timeline_mb: list[tuple[float, float]] = field(default_factory=list)
-
-
-def large_file_test(cfg: Config, api: Api, s3: Minio, work: Path) -> LargeResult:
-    path = work / "large.pdf"
-    print(f"writing the {cfg.large_bytes / MB:.0f} MB file ...", flush=True)
-    rng = random.Random(cfg.seed + 1)
-    sha256 = write_pdf(path, cfg.large_bytes, rng, pdf_header(uuid.uuid4().hex, path.name))
-    rss_before = RssSampler(api.pid).rss()
-    print("uploading it through the API ...", flush=True)
-    with new_http(api) as client, RssSampler(api.pid) as up:
-        sample = api_upload(client, path)
-    result = LargeResult(
-        size_mb=cfg.large_bytes / MB,
-        rss_before_mb=rss_before / MB,
-        upload_seconds=sample.seconds,
-        upload_mb_per_s=cfg.large_bytes / MB / sample.seconds,
-        upload_status=sample.status,
-        upload_peak_rss_mb=up.peak / MB,
-        upload_rss_samples=len(up.samples),
-        download_rss_before_mb=float("nan"),
-        download_seconds=float("nan"),
-        download_mb_per_s=float("nan"),
-        download_peak_rss_mb=float("nan"),
-        download_sha256_ok=False,
-        error=sample.error,
-        rss_timeline_mb=[(round(t, 2), round(r / MB, 1)) for t, r in up.samples[::10]],
-    )
-    if sample.document_id is not None:
-        print("downloading it back ...", flush=True)
-        download_check(result, api, sample.document_id, sha256)
-    if cfg.large_raw:
-        print("PUTting it raw ...", flush=True)
-        raw = raw_put(s3, RAW_BUCKET, path)
-        result.raw_put_seconds = raw.seconds
-        result.raw_put_mb_per_s = cfg.large_bytes / MB / raw.seconds if raw.ok else None
-    path.unlink()
-    return result
-
-
-def download_check(result: LargeResult, api: Api, document_id: str, sha256: str) -> None:
-    with new_http(api) as client:
-        digest = hashlib.sha256()
-        result.download_rss_before_mb = RssSampler(api.pid).rss() / MB
-        with RssSampler(api.pid) as down:
-            start = time.perf_counter()
-            with client.stream("GET", f"/api/v1/documents/{document_id}/content") as response:
-                for chunk in response.iter_bytes(CHUNK):
-                    digest.update(chunk)
-            seconds = time.perf_counter() - start
-    result.download_seconds = seconds
-    result.download_mb_per_s = result.size_mb / seconds
-    result.download_peak_rss_mb = down.peak / MB
-    result.download_sha256_ok = response.status_code == 200 and digest.hexdigest() == sha256
-
-
 # --------------------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What every phase needs: the settings, a work dir, moto and a raw S3 client."""
+
+    cfg: Config
+    work: Path
+    run_id: str
+    s3: Minio
+    moto_pid: int
+
+    def meter(self, api: Api) -> CpuMeter:
+        return CpuMeter({"client": os.getpid(), "moto": self.moto_pid, "api": api.pid})
+
+    def raw_workers(self) -> list[Callable[[Path], Sample]]:
+        return [lambda p: raw_put(self.s3, RAW_BUCKET, p)] * self.cfg.clients
+
+
+@contextlib.contextmanager
+def api_workers(bench: Bench, api: Api) -> Iterator[list[Callable[[Path], Sample]]]:
+    """One HTTP client (one connection) per client thread."""
+    with contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(new_http(api)) for _ in range(bench.cfg.clients)]
+        yield [lambda p, c=c: api_upload(c, p) for c in clients]
+
+
+def warm_up(bench: Bench, api: Api) -> None:
+    """Open connections, create the API's bucket and fill the DB pool before the clock runs."""
+    cfg = bench.cfg
+    small = dataclasses.replace(cfg, files=cfg.clients, max_bytes=cfg.min_bytes)
+    name = f"warmup-{api.name}"
+    corpus = make_corpus(bench.work / name, name, small, bench.run_id, seed=1)
+    meter = bench.meter(api)
+    with api_workers(bench, api) as workers:
+        for batch in (
+            run_concurrently("raw", corpus, bench.raw_workers(), meter),
+            run_concurrently("api", corpus, workers, meter),
+        ):
+            failed = [s for s in batch.samples if not s.ok]
+            if failed:
+                raise RuntimeError(f"warm-up {batch.path} failed: {failed[0]}")
+    shutil.rmtree(bench.work / name)
 
 
 @dataclass
@@ -721,61 +688,115 @@ class RoundResult:
     ratio: float
 
 
-def warm_up(cfg: Config, api: Api, s3: Minio, work: Path, run_id: str) -> None:
-    """Open connections, create the bucket and fill the DB pool before the clock runs."""
-    small = dataclasses.replace(cfg, files=cfg.clients, max_bytes=cfg.min_bytes)
-    name = f"warmup-{api.name}"
-    corpus = make_corpus(work / name, name, small, run_id, seed=1)
-    clients = [new_http(api) for _ in range(cfg.clients)]
-    try:
-        for batch in (
-            run_concurrently("raw", corpus, [lambda p: raw_put(s3, RAW_BUCKET, p)] * cfg.clients),
-            run_concurrently("api", corpus, [lambda p, c=c: api_upload(c, p) for c in clients]),
-        ):
-            failed = [s for s in batch.samples if not s.ok]
-            if failed:
-                raise RuntimeError(f"warm-up {batch.path} failed: {failed[0]}")
-    finally:
-        for client in clients:
-            client.close()
-    shutil.rmtree(work / name)
+@dataclass
+class Rounds:
+    results: list[RoundResult]
+    batches: list[Batch]
+    api_rss_before_mb: float
+    api_peak_rss_mb: float
 
 
-def throughput_rounds(
-    cfg: Config, api: Api, s3: Minio, work: Path, run_id: str
-) -> tuple[list[RoundResult], list[Batch], float]:
-    results: list[RoundResult] = []
-    batches: list[Batch] = []
-    clients = [new_http(api) for _ in range(cfg.clients)]
-    raw_workers = [lambda p: raw_put(s3, RAW_BUCKET, p)] * cfg.clients
-    api_workers = [lambda p, c=c: api_upload(c, p) for c in clients]
-    peak = 0
-    try:
+def throughput_rounds(bench: Bench, api: Api) -> Rounds:
+    """Per round a new corpus, sent raw and through the API, the order alternating."""
+    cfg, meter = bench.cfg, bench.meter(api)
+    rounds = Rounds([], [], RssSampler(api.pid).rss() / MB, 0.0)
+    with api_workers(bench, api) as through_api:
+        workers = {"raw": bench.raw_workers(), "api": through_api}
         for number in range(1, cfg.rounds + 1):
-            corpus = make_corpus(
-                work / f"round{number}", f"round{number}", cfg, run_id, cfg.seed + 100 * number
-            )
+            name = f"round{number}"
+            seed = cfg.seed + 100 * number
+            corpus = make_corpus(bench.work / name, name, cfg, bench.run_id, seed)
             order = ["raw", "api"] if number % 2 else ["api", "raw"]
             done: dict[str, Batch] = {}
-            for name in order:
+            for path in order:
                 with RssSampler(api.pid) as rss:
-                    workers = raw_workers if name == "raw" else api_workers
-                    done[name] = run_concurrently(name, corpus, workers)
-                peak = max(peak, rss.peak)
-            batches += [done[name] for name in order]
-            result = round_result(number, order, done)
-            results.append(result)
+                    done[path] = run_concurrently(path, corpus, workers[path], meter)
+                rounds.api_peak_rss_mb = max(rounds.api_peak_rss_mb, rss.peak / MB)
+            rounds.batches += [done[path] for path in order]
+            raw, through = figures([done["raw"]]), figures([done["api"]])
+            result = RoundResult(number, order, raw, through, through.mb_per_s / raw.mb_per_s)
+            rounds.results.append(result)
             print_round(result, corpus)
-            shutil.rmtree(work / f"round{number}")
-    finally:
-        for client in clients:
-            client.close()
-    return results, batches, peak / MB
+            shutil.rmtree(bench.work / name)
+    return rounds
 
 
-def round_result(number: int, order: list[str], done: dict[str, Batch]) -> RoundResult:
-    raw, api = figures([done["raw"]]), figures([done["api"]])
-    return RoundResult(number, order, raw, api, api.mb_per_s / raw.mb_per_s)
+@dataclass
+class LargeResult:
+    size_mb: float
+    rss_before_mb: float
+    upload_seconds: float
+    upload_mb_per_s: float
+    upload_status: int
+    upload_peak_rss_mb: float
+    upload_rss_samples: int
+    upload_cpu_cores: dict[str, float]
+    error: str | None
+    rss_timeline_mb: list[tuple[float, float]]
+    download_rss_before_mb: float = float("nan")
+    download_seconds: float = float("nan")
+    download_mb_per_s: float = float("nan")
+    download_peak_rss_mb: float = float("nan")
+    download_cpu_cores: dict[str, float] = field(default_factory=dict)
+    download_sha256_ok: bool = False
+    raw_put_seconds: float | None = None
+    raw_put_mb_per_s: float | None = None
+
+
+def large_file_test(bench: Bench, api: Api) -> LargeResult:
+    """Upload one big file through the API while sampling its RSS, then read it back."""
+    cfg, path = bench.cfg, bench.work / "large.pdf"
+    print(f"writing the {cfg.large_bytes / MB:.0f} MB file ...", flush=True)
+    rng = random.Random(cfg.seed + 1)
+    sha256 = write_pdf(path, cfg.large_bytes, rng, pdf_header(bench.run_id, path.name))
+    rss_before = RssSampler(api.pid).rss()
+    print("uploading it through the API ...", flush=True)
+    with new_http(api) as client, bench.meter(api).measure() as cpu, RssSampler(api.pid) as up:
+        sample = api_upload(client, path)
+    result = LargeResult(
+        size_mb=cfg.large_bytes / MB,
+        rss_before_mb=rss_before / MB,
+        upload_seconds=sample.seconds,
+        upload_mb_per_s=cfg.large_bytes / MB / sample.seconds,
+        upload_status=sample.status,
+        upload_peak_rss_mb=up.peak / MB,
+        upload_rss_samples=len(up.samples),
+        upload_cpu_cores=cores(cpu, sample.seconds),
+        error=sample.error,
+        rss_timeline_mb=[(round(t, 2), round(r / MB, 1)) for t, r in up.samples[::5]],
+    )
+    if sample.document_id is not None:
+        print("downloading it back ...", flush=True)
+        download_check(bench, api, result, sample.document_id, sha256)
+    if cfg.large_raw:
+        print("PUTting it raw ...", flush=True)
+        raw = raw_put(bench.s3, RAW_BUCKET, path)
+        result.raw_put_seconds = raw.seconds
+        result.raw_put_mb_per_s = cfg.large_bytes / MB / raw.seconds if raw.ok else None
+    path.unlink()
+    return result
+
+
+def download_check(
+    bench: Bench, api: Api, result: LargeResult, document_id: str, sha256: str
+) -> None:
+    digest = hashlib.sha256()
+    result.download_rss_before_mb = RssSampler(api.pid).rss() / MB
+    url = f"/api/v1/documents/{document_id}/content"
+    with new_http(api) as client, bench.meter(api).measure() as cpu, RssSampler(api.pid) as down:
+        start = time.perf_counter()
+        with client.stream("GET", url) as response:
+            for chunk in response.iter_bytes(CHUNK):
+                digest.update(chunk)
+        seconds = time.perf_counter() - start
+    result.download_seconds = seconds
+    result.download_mb_per_s = result.size_mb / seconds
+    result.download_peak_rss_mb = down.peak / MB
+    result.download_cpu_cores = cores(cpu, seconds)
+    result.download_sha256_ok = response.status_code == 200 and digest.hexdigest() == sha256
+
+
+# --------------------------------------------------------------------------- reporting
 
 
 def machine() -> dict[str, Any]:
@@ -799,22 +820,21 @@ def cpu_model() -> str:
 
 
 def print_round(result: RoundResult, corpus: Corpus) -> None:
+    errors = result.raw.errors + result.api.errors
     print(
         f"round {result.round} ({'/'.join(result.order)}, {len(corpus.paths)} files, "
         f"{corpus.total_bytes / MB:.1f} MB): raw {result.raw.mb_per_s:.1f} MB/s, "
         f"api {result.api.mb_per_s:.1f} MB/s, ratio {result.ratio:.2f}"
-        + (f", ERRORS raw {result.raw.errors} api {result.api.errors}" if _errors(result) else ""),
+        + (f", ERRORS raw {result.raw.errors} api {result.api.errors}" if errors else ""),
         flush=True,
     )
 
 
-def _errors(result: RoundResult) -> bool:
-    return bool(result.raw.errors or result.api.errors)
+CPU_COLUMNS = ("client", "moto", "api", "postgres", "machine_busy", "machine_iowait")
 
 
 def print_summary(report: dict[str, Any]) -> None:
-    raw, api = report["raw"], report["api"]
-    cfg = report["config"]
+    raw, api, cfg = report["raw"], report["api"], report["config"]
     print()
     print(
         f"ingest: {cfg['clients']} clients, {cfg['rounds']} rounds x {cfg['files']} files "
@@ -832,10 +852,16 @@ def print_summary(report: dict[str, Any]) -> None:
         f"ratio API/raw (pooled): {report['ratio']:.2f}  (per round: {rounds}; "
         f"median {report['ratio_median']:.2f}; target >= 0.70)"
     )
-    print(f"API peak RSS during the concurrent rounds: {report['api_peak_rss_rounds_mb']:.0f} MB")
-    large = report.get("large")
-    if large:
-        print_large(large)
+    labels = (c.removeprefix("machine_").replace("busy", "machine") for c in CPU_COLUMNS)
+    print(f"{'cores busy':10}" + "".join(f"{label:>9}" for label in labels))
+    for name, fig in (("raw PUT", raw), ("API", api)):
+        print(f"{name:10}" + "".join(f"{fig['cpu_cores'].get(c, 0):>9.2f}" for c in CPU_COLUMNS))
+    print(
+        f"API RSS in the concurrent rounds: {report['api_rss_before_rounds_mb']:.0f} MB before, "
+        f"{report['api_peak_rss_rounds_mb']:.0f} MB peak"
+    )
+    if report.get("large"):
+        print_large(report["large"])
 
 
 def print_large(large: dict[str, Any]) -> None:
@@ -861,15 +887,10 @@ def print_large(large: dict[str, Any]) -> None:
 
 
 def build_report(
-    cfg: Config,
-    started: datetime,
-    rounds: list[RoundResult],
-    batches: list[Batch],
-    peak_rounds_mb: float,
-    large: LargeResult | None,
+    cfg: Config, started: datetime, rounds: Rounds, large: LargeResult | None
 ) -> dict[str, Any]:
-    raw = figures([b for b in batches if b.path == "raw"])
-    api = figures([b for b in batches if b.path == "api"])
+    raw = figures([b for b in rounds.batches if b.path == "raw"])
+    api = figures([b for b in rounds.batches if b.path == "api"])
     return {
         "benchmark": "ingest",
         "started_at": started.isoformat(timespec="seconds"),
@@ -877,25 +898,27 @@ def build_report(
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "machine": machine(),
+        "units": "MB = 10**6 bytes; cpu_cores = CPU seconds / wall seconds",
         "raw": asdict(raw),
         "api": asdict(api),
         "ratio": api.mb_per_s / raw.mb_per_s,
-        "ratio_median": statistics.median(r.ratio for r in rounds),
-        "rounds": [asdict(r) for r in rounds],
-        "api_peak_rss_rounds_mb": peak_rounds_mb,
+        "ratio_median": statistics.median(r.ratio for r in rounds.results),
+        "rounds": [asdict(r) for r in rounds.results],
+        "api_rss_before_rounds_mb": rounds.api_rss_before_mb,
+        "api_peak_rss_rounds_mb": rounds.api_peak_rss_mb,
         "large": asdict(large) if large else None,
         "errors": [
             {"path": b.path, "corpus": b.corpus, **asdict(s)}
-            for b in batches
+            for b in rounds.batches
             for s in b.samples
             if not s.ok
         ][:50],
     }
 
 
-def write_report(report: dict[str, Any], directory: Path, started: datetime) -> Path:
+def write_report(report: dict[str, Any], directory: Path, stem: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"ingest-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path = directory / f"{stem}.json"
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     return path
 
@@ -909,37 +932,36 @@ def database(cfg: Config) -> Iterator[str]:
         yield url
 
 
-def run(cfg: Config, started: datetime) -> dict[str, Any]:
-    """Throughput rounds on one API process, the big file on a fresh one (clean RSS)."""
-    run_id = uuid.uuid4().hex[:12]
-    stem = f"ingest-{started.strftime('%Y%m%dT%H%M%SZ')}"
+def run(cfg: Config, started: datetime, stem: str) -> dict[str, Any]:
+    """Throughput rounds on one API process, the big file on a fresh one (a clean RSS)."""
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=cfg.work_dir)))
-        s3_endpoint = stack.enter_context(moto_server(work))
+        s3_endpoint, moto_pid = stack.enter_context(moto_server(work))
         database_url = stack.enter_context(database(cfg))
         s3 = new_minio(s3_endpoint, cfg.clients)
         s3.make_bucket(RAW_BUCKET)
+        bench = Bench(cfg, work, uuid.uuid4().hex[:12], s3, moto_pid)
         print(f"moto at {s3_endpoint}, work dir {work}", flush=True)
         with api_server(cfg, database_url, s3_endpoint, work, "api-rounds") as api:
-            warm_up(cfg, api, s3, work, run_id)
+            warm_up(bench, api)
             with profiled(cfg, api, stem):
-                rounds, batches, peak = throughput_rounds(cfg, api, s3, work, run_id)
+                rounds = throughput_rounds(bench, api)
         large = None
         if cfg.large_bytes:
             with api_server(cfg, database_url, s3_endpoint, work, "api-large") as api:
-                warm_up(cfg, api, s3, work, run_id)
+                warm_up(bench, api)
                 with profiled(cfg, api, stem):
-                    large = large_file_test(cfg, api, s3, work)
-        return build_report(cfg, started, rounds, batches, peak, large)
+                    large = large_file_test(bench, api)
+        return build_report(cfg, started, rounds, large)
 
 
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
     started = datetime.now(UTC)
-    report = run(cfg, started)
+    stem = f"ingest-{started.strftime('%Y%m%dT%H%M%SZ')}"
+    report = run(cfg, started, stem)
     print_summary(report)
-    path = write_report(report, cfg.results_dir, started)
-    print(f"\nresults: {path}")
+    print(f"\nresults: {write_report(report, cfg.results_dir, stem)}")
     failed = report["raw"]["errors"] or report["api"]["errors"]
     large = report["large"]
     return 1 if failed or (large and not large["download_sha256_ok"]) else 0

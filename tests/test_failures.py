@@ -177,6 +177,30 @@ def test_gc_spares_young_orphans_and_stale_temp_files_go(
     assert store.stat(key) is not None
 
 
+def test_gc_expires_day_old_idempotency_records(
+    client: httpx.Client, server: LiveServer, engine: Engine
+) -> None:
+    headers = {"Idempotency-Key": "old"}
+    client.post("/documents", files={"file": ("a.pdf", samples.pdf())}, headers=headers)
+    client.post(
+        "/documents", files={"file": ("b.pdf", samples.pdf())}, headers={"Idempotency-Key": "fresh"}
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE idempotent_requests SET created_at = now() - interval '25 hours'"
+                " WHERE key = 'old'"
+            )
+        )
+
+    report = collect_garbage(
+        build_sessionmaker(engine), server.store, tmp_dirs=[], grace=timedelta(hours=1)
+    )
+
+    assert report.idempotency_records_removed == 1
+    assert row_count(engine, "idempotent_requests") == 1
+
+
 def _corrupt(store: BlobStore, sha256: str, tmp_path: Path) -> None:
     key = blob_key(sha256)
     replacement = tmp_path / "evil"

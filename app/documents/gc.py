@@ -13,17 +13,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
-from app.documents.models import DocumentVersion
+from app.documents.models import DocumentVersion, IdempotentRequest
 from app.documents.upload import TEMP_SUFFIX
 from app.locks import lock_blob
 from app.storage import BlobInfo, BlobStore
 from app.storage.base import sha256_of_key
 
 BATCH = 500
+IDEMPOTENCY_TTL = timedelta(days=1)
 
 
 @dataclass
@@ -31,6 +32,7 @@ class GcReport:
     blobs_seen: int = 0
     blobs_removed: list[str] = field(default_factory=list)
     temp_files_removed: int = 0
+    idempotency_records_removed: int = 0
 
 
 def collect_garbage(
@@ -53,7 +55,18 @@ def collect_garbage(
             if _remove_if_orphan(factory, store, sha, old[sha].key):
                 report.blobs_removed.append(old[sha].key)
     report.temp_files_removed = _remove_stale_temp_files(tmp_dirs, grace)
+    report.idempotency_records_removed = _expire_idempotency_records(factory)
     return report
+
+
+def _expire_idempotency_records(factory: sessionmaker[Session]) -> int:
+    """Retries come within minutes; a day later a key no longer needs its stored answer."""
+    cutoff = datetime.now(UTC) - IDEMPOTENCY_TTL
+    with session_scope(factory) as session:
+        result = session.execute(
+            delete(IdempotentRequest).where(IdempotentRequest.created_at < cutoff)
+        )
+        return int(getattr(result, "rowcount", 0))
 
 
 def _batches(blobs: Iterator[BlobInfo]) -> Iterator[list[BlobInfo]]:
