@@ -1,0 +1,1 @@
+"""Turning document text and KSeF XML into typed, validated fields."""
