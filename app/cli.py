@@ -1,18 +1,21 @@
-"""The `docarchive` command: serve | migrate | import | gc."""
+"""The `docarchive` command: serve | worker | migrate | import | gc."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from app.config import Settings
+from app.supervise import worker_subprocess
 
 
 @contextlib.contextmanager
@@ -47,28 +50,52 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run_server(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from app.main import create_app
     from app.migrate import upgrade
 
     with database(settings) as url:
         upgrade(url)
         app = create_app(settings.model_copy(update={"database_url": url}))
-        config = uvicorn.Config(
-            app,
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            log_level="info",
-            ws="none",
-            timeout_graceful_shutdown=10,
-        )
-        print(
-            f"docarchive serving on http://{config.host}:{config.port} "
-            f"(API docs at /docs, blobs: {settings.blob_backend.value})",
-            flush=True,
-        )
-        uvicorn.Server(config).run()
+        embedded = settings.database_url is None
+        run_worker = settings.run_worker if settings.run_worker is not None else embedded
+        with worker_subprocess(url) if run_worker else contextlib.nullcontext():
+            _run_uvicorn(app, settings, args)
+    return 0
+
+
+def _run_uvicorn(app: Any, settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level="info",
+        ws="none",
+        timeout_graceful_shutdown=10,
+    )
+    print(
+        f"docarchive serving on http://{config.host}:{config.port} "
+        f"(API docs at /docs, blobs: {settings.blob_backend.value})",
+        flush=True,
+    )
+    uvicorn.Server(config).run()
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from workers import runtime
+    from workers.app import connected
+
+    with database(settings) as url:
+        worker_runtime = runtime.configure(settings.model_copy(update={"database_url": url}))
+        try:
+            with connected(url) as app:
+                app.run_worker(
+                    concurrency=args.concurrency or settings.worker_concurrency,
+                    name=f"docarchive-{os.getpid()}",
+                )
+        finally:
+            worker_runtime.close()
     return 0
 
 
@@ -137,6 +164,12 @@ def _parser() -> argparse.ArgumentParser:
     bulk.add_argument("--class", dest="document_class", help="document class for every file")
     bulk.add_argument("--tag", action="append", help="tag for every file (repeatable)")
     bulk.set_defaults(run=_import)
+
+    worker = commands.add_parser(
+        "worker", help="process documents (OCR, extraction) from the queue"
+    )
+    worker.add_argument("--concurrency", type=int, help="documents processed at once")
+    worker.set_defaults(run=_worker)
 
     gc = commands.add_parser("gc", help="remove orphan blobs and stale temporary files")
     gc.add_argument("--grace", type=int, help="minimum age in seconds (default from settings)")

@@ -54,7 +54,11 @@ class Settings(BaseSettings):
     s3_secure: bool = Field(False, description="Use TLS towards the S3 endpoint.")
     s3_region: str | None = Field(None, description="S3 region (None: ask the server).")
     s3_create_bucket: bool = Field(True, description="Create the bucket when it is missing.")
-    s3_part_size: int = Field(16 * 1024 * 1024, ge=5 * 1024 * 1024, description="Multipart size.")
+    s3_part_size: int = Field(
+        5 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        description="Multipart part size; the SDK holds a few parts in memory per upload.",
+    )
     max_upload_bytes: int = Field(1024**3, gt=0, description="Largest accepted file, in bytes.")
     max_metadata_bytes: int = Field(64 * 1024, gt=0, description="Largest custom-fields JSON.")
     verify_before_send_bytes: int = Field(
@@ -63,6 +67,17 @@ class Settings(BaseSettings):
         description="Blobs up to this size are re-hashed before a download starts; larger "
         "ones are hashed while streaming and the transfer is aborted on a mismatch.",
     )
+    max_pages: int = Field(500, gt=0, description="Documents with more pages fail processing.")
+    max_page_pixels: int = Field(
+        100_000_000, gt=0, description="Largest page raster (decompression-bomb guard)."
+    )
+    page_timeout_seconds: float = Field(120.0, gt=0, description="OCR time limit per page.")
+    ocr_dpi: int = Field(300, ge=72, le=600, description="Rasterisation of scanned PDF pages.")
+    run_worker: bool | None = Field(
+        None,
+        description="Run a worker inside `serve` (default: only with the embedded database).",
+    )
+    worker_concurrency: int = Field(1, ge=1, description="Documents one worker runs at once.")
     gc_grace_seconds: int = Field(3600, ge=0, description="Age before an orphan blob is removed.")
     host: str = Field("127.0.0.1", description="Address `docarchive serve` listens on.")
     port: int = Field(8000, description="Port `docarchive serve` listens on.")

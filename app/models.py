@@ -2,13 +2,22 @@
 
 from app.audit.models import AuditEvent
 from app.db import Base
-from app.documents.models import Document, DocumentClass, DocumentVersion, IdempotentRequest
+from app.documents.models import (
+    Document,
+    DocumentClass,
+    DocumentField,
+    DocumentPage,
+    DocumentVersion,
+    IdempotentRequest,
+)
 
 __all__ = [
     "AuditEvent",
     "Base",
     "Document",
     "DocumentClass",
+    "DocumentField",
+    "DocumentPage",
     "DocumentVersion",
     "IdempotentRequest",
 ]

@@ -15,12 +15,16 @@ unique bytes) is
 
 both by N concurrent client threads. Rounds alternate the order (raw/api, api/raw, ...) so
 that drift on a shared machine hits both paths alike; the ratio is API throughput over raw PUT
-throughput of the same bytes in the same run.
+throughput of the same bytes in the same run. CPU time of the client, moto, the API and
+PostgreSQL is recorded per batch, to show what the bytes cost and where the cores went.
 
-Finally one large file (500 MB by default) is uploaded through the API, streamed, while a thread
-samples the API process's RSS every 50 ms; it is then downloaded (streamed) and its SHA-256
-checked, again sampling RSS. The same file is also PUT raw for a reference speed.
+Then a fresh API process (so that its RSS is not the high-water mark of the rounds) receives
+one large file (500 MB by default), streamed, while a thread samples its RSS every 50 ms; the
+file is downloaded back (streamed) and its SHA-256 checked, again sampling RSS. The same file
+is also PUT raw for a reference speed.
 
+The JSON results and the logs of moto and of the API go to bench/results/ (git-ignored).
+`--git-ref REF` runs the API from `git archive REF` rather than the working tree.
 MB means 10**6 bytes everywhere, including RSS.
 
     .venv/bin/python bench/ingest.py            # the documented run (a few minutes)
@@ -32,7 +36,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import hashlib
+import io
 import json
 import os
 import platform
@@ -44,6 +50,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -57,6 +64,7 @@ from typing import Any
 import httpx
 import psutil
 import psycopg
+import urllib3
 from minio import Minio
 from psycopg import sql
 from sqlalchemy.engine import make_url
@@ -66,11 +74,14 @@ KB = 1_000
 MIB = 1024 * 1024
 CHUNK = 1 << 20
 BIN_DIR = Path(sys.executable).parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO / "bench" / "results"
+APP_PATHS = ("app", "workers", "schemas", "migrations", "pyproject.toml")
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ACCESS_KEY = "bench-access"
 SECRET_KEY = "bench-secret-key"  # noqa: S105 - moto accepts anything
 REGION = "us-east-1"
+APP_PART_MIB = 16  # DOCARCHIVE_S3_PART_SIZE's default
 API_BUCKET = "bench-api"
 RAW_BUCKET = "bench-raw"
 
@@ -92,6 +103,7 @@ class Config:
     seed: int
     admin_url: str
     database_url: str | None
+    git_ref: str | None
     work_dir: Path | None
     results_dir: Path
     quick: bool
@@ -103,7 +115,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     )
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
     parser.add_argument("--files", type=int, default=40, help="files per round (default 40)")
-    parser.add_argument("--rounds", type=int, default=4, help="raw/api rounds (default 4)")
+    parser.add_argument("--rounds", type=int, default=20, help="raw/api rounds (default 20)")
     parser.add_argument("--min-kb", type=int, default=50, help="smallest file, KB (default 50)")
     parser.add_argument("--max-mb", type=float, default=5, help="largest file, MB (default 5)")
     parser.add_argument(
@@ -132,6 +144,11 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument(
         "--database-url", help="use this existing database instead (not created or dropped)"
     )
+    parser.add_argument(
+        "--git-ref",
+        help="run the API from `git archive REF` of this checkout instead of the working\n"
+        "tree (measure a commit while the tree is being edited)",
+    )
     parser.add_argument("--work-dir", type=Path, help="parent of the temporary directory")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument(
@@ -158,6 +175,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         seed=args.seed,
         admin_url=args.admin_url,
         database_url=args.database_url,
+        git_ref=args.git_ref,
         work_dir=args.work_dir,
         results_dir=args.results_dir,
         quick=args.quick,
@@ -168,7 +186,11 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 
 def pdf_header(run_id: str, label: str) -> bytes:
-    """A PDF preamble naming the run and the file, so every file's bytes are unique."""
+    """A PDF preamble naming the run and the file, so every file's bytes are unique.
+
+    Not a renderable PDF (the stream's length is not declared): the service only sniffs
+    `%PDF-` at ingest, and random bytes keep compression and deduplication out of the way.
+    """
     return (
         b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
         + f"% docarchive ingest benchmark {run_id} {label}\n".encode()
@@ -235,7 +257,7 @@ def wait_for_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}:\n{tail(log)}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}:\n{tail(log)}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -275,10 +297,9 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
 
 
 @contextlib.contextmanager
-def moto_server(work: Path) -> Iterator[tuple[str, int]]:
+def moto_server(log: Path) -> Iterator[tuple[str, int]]:
     """moto's S3 server in its own process (its own GIL); yields (host:port, pid)."""
     port = free_port()
-    log = work / "moto.log"
     cmd = [str(BIN_DIR / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
     with running(cmd, log=log) as proc:
         wait_for_http(f"http://127.0.0.1:{port}/", proc, log, timeout=30)
@@ -301,22 +322,36 @@ def fresh_database(admin_url: str) -> Iterator[str]:
 
 
 @dataclass(frozen=True)
+class Services:
+    """Where the API finds its dependencies, and which source tree it runs."""
+
+    database_url: str
+    s3_endpoint: str
+    work: Path
+    logs: str
+    source: Path | None
+
+
+@dataclass(frozen=True)
 class Api:
     name: str
     url: str
     pid: int
 
 
-def api_env(
-    cfg: Config, database_url: str, s3_endpoint: str, data_dir: Path, port: int
-) -> dict[str, str]:
+def api_env(cfg: Config, services: Services, data_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCARCHIVE_")}
+    if services.source is not None:
+        # Ahead of the editable install's finder, so the snapshot's packages are imported.
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(services.source), env.get("PYTHONPATH")) if p
+        )
     if cfg.s3_part_mb is not None:
         env["DOCARCHIVE_S3_PART_SIZE"] = str(cfg.s3_part_mb * MIB)
     env.update(
-        DOCARCHIVE_DATABASE_URL=database_url,
+        DOCARCHIVE_DATABASE_URL=services.database_url,
         DOCARCHIVE_BLOB_BACKEND="s3",
-        DOCARCHIVE_S3_ENDPOINT=s3_endpoint,
+        DOCARCHIVE_S3_ENDPOINT=services.s3_endpoint,
         DOCARCHIVE_S3_BUCKET=API_BUCKET,
         DOCARCHIVE_S3_ACCESS_KEY=ACCESS_KEY,
         DOCARCHIVE_S3_SECRET_KEY=SECRET_KEY,
@@ -330,22 +365,50 @@ def api_env(
 
 
 @contextlib.contextmanager
-def api_server(
-    cfg: Config, database_url: str, s3_endpoint: str, work: Path, name: str
-) -> Iterator[Api]:
+def api_server(cfg: Config, services: Services, name: str) -> Iterator[Api]:
     """`docarchive serve` in its own process; it migrates the database itself."""
     port = free_port()
-    data_dir = work / f"{name}-data"
+    data_dir = services.work / f"{name}-data"
     data_dir.mkdir()
-    log = work / f"{name}.log"
-    env = api_env(cfg, database_url, s3_endpoint, data_dir, port)
+    env = api_env(cfg, services, data_dir, port)
+    log = Path(f"{services.logs}-{name}.log")
     cmd = [str(BIN_DIR / "docarchive"), "serve", "--port", str(port)]
     # cwd=work: a developer's .env in the checkout must not leak into the run.
-    with running(cmd, log=log, env=env, cwd=work) as proc:
+    with running(cmd, log=log, env=env, cwd=services.work) as proc:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=120)
         yield Api(name=name, url=f"http://127.0.0.1:{port}", pid=proc.pid)
         if proc.poll() is not None:
             raise RuntimeError(f"the API exited during the run:\n{tail(log)}")
+
+
+def git(*args: str) -> str:
+    result = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, check=True)
+    return result.stdout.decode().strip()
+
+
+def source_snapshot(ref: str, work: Path) -> Path:
+    """Extract `git archive REF` into the work dir (read-only for the repository)."""
+    target = work / "source"
+    target.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref], capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def source_info(cfg: Config) -> dict[str, Any]:
+    """Which code the API ran: a commit, or the working tree (dirty or not) on top of HEAD."""
+    info: dict[str, Any] = {"git_ref": cfg.git_ref}
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        info["head"] = git("rev-parse", "HEAD")
+        if cfg.git_ref:
+            info["commit"] = git("rev-parse", f"{cfg.git_ref}^{{commit}}")
+        else:
+            dirty = git("status", "--porcelain", "--", *APP_PATHS)
+            info["working_tree_changes"] = dirty.splitlines()
+    return info
 
 
 @contextlib.contextmanager
@@ -389,7 +452,7 @@ class Sample:
         return self.error is None
 
 
-def raw_put(client: Minio, bucket: str, path: Path, part_size: int = 16 * MIB) -> Sample:
+def raw_put(client: Minio, bucket: str, path: Path, part_size: int) -> Sample:
     size = path.stat().st_size
     start = time.perf_counter()
     try:
@@ -418,8 +481,6 @@ def api_upload(client: httpx.Client, path: Path) -> Sample:
 
 
 def new_minio(endpoint: str, pool: int) -> Minio:
-    import urllib3
-
     http = urllib3.PoolManager(
         maxsize=max(pool, 10), timeout=urllib3.Timeout(connect=10, read=600), retries=False
     )
@@ -485,7 +546,15 @@ def _cpu_seconds(proc: psutil.Process) -> float:
 
 def cores(cpu_seconds: dict[str, float], wall: float) -> dict[str, float]:
     """CPU seconds over wall time: how many cores each consumer kept busy on average."""
-    return {name: round(used / wall, 3) for name, used in cpu_seconds.items()} if wall else {}
+    if not wall:
+        return {}
+    # max(0): a PostgreSQL backend that exits mid-batch takes its CPU time with it.
+    used = {name: max(seconds, 0.0) / wall for name, seconds in cpu_seconds.items()}
+    if "machine_busy" in used:
+        # The kernel's share of loopback networking and disk writes, and any other tenant.
+        named = sum(used.get(name, 0.0) for name in ("client", "moto", "api", "postgres"))
+        used["unattributed"] = max(used["machine_busy"] - named, 0.0)
+    return {name: round(value, 3) for name, value in used.items()}
 
 
 # --------------------------------------------------------------------------- batches
@@ -649,8 +718,14 @@ class Bench:
     def meter(self, api: Api) -> CpuMeter:
         return CpuMeter({"client": os.getpid(), "moto": self.moto_pid, "api": api.pid})
 
+    @property
+    def part_size(self) -> int:
+        """The API's multipart part size, so that both paths split big files alike."""
+        return (self.cfg.s3_part_mb or APP_PART_MIB) * MIB
+
     def raw_workers(self) -> list[Callable[[Path], Sample]]:
-        return [lambda p: raw_put(self.s3, RAW_BUCKET, p)] * self.cfg.clients
+        put = functools.partial(raw_put, self.s3, RAW_BUCKET, part_size=self.part_size)
+        return [put] * self.cfg.clients
 
 
 @contextlib.contextmanager
@@ -658,7 +733,7 @@ def api_workers(bench: Bench, api: Api) -> Iterator[list[Callable[[Path], Sample
     """One HTTP client (one connection) per client thread."""
     with contextlib.ExitStack() as stack:
         clients = [stack.enter_context(new_http(api)) for _ in range(bench.cfg.clients)]
-        yield [lambda p, c=c: api_upload(c, p) for c in clients]
+        yield [functools.partial(api_upload, client) for client in clients]
 
 
 def warm_up(bench: Bench, api: Api) -> None:
@@ -770,7 +845,7 @@ def large_file_test(bench: Bench, api: Api) -> LargeResult:
         download_check(bench, api, result, sample.document_id, sha256)
     if cfg.large_raw:
         print("PUTting it raw ...", flush=True)
-        raw = raw_put(bench.s3, RAW_BUCKET, path)
+        raw = raw_put(bench.s3, RAW_BUCKET, path, bench.part_size)
         result.raw_put_seconds = raw.seconds
         result.raw_put_mb_per_s = cfg.large_bytes / MB / raw.seconds if raw.ok else None
     path.unlink()
@@ -830,7 +905,7 @@ def print_round(result: RoundResult, corpus: Corpus) -> None:
     )
 
 
-CPU_COLUMNS = ("client", "moto", "api", "postgres", "machine_busy", "machine_iowait")
+CPU_COLUMNS = ("client", "moto", "api", "postgres", "unattributed", "machine_busy")
 
 
 def print_summary(report: dict[str, Any]) -> None:
@@ -852,7 +927,7 @@ def print_summary(report: dict[str, Any]) -> None:
         f"ratio API/raw (pooled): {report['ratio']:.2f}  (per round: {rounds}; "
         f"median {report['ratio_median']:.2f}; target >= 0.70)"
     )
-    labels = (c.removeprefix("machine_").replace("busy", "machine") for c in CPU_COLUMNS)
+    labels = ("client", "moto", "api", "postgres", "other", "machine")
     print(f"{'cores busy':10}" + "".join(f"{label:>9}" for label in labels))
     for name, fig in (("raw PUT", raw), ("API", api)):
         print(f"{name:10}" + "".join(f"{fig['cpu_cores'].get(c, 0):>9.2f}" for c in CPU_COLUMNS))
@@ -895,9 +970,10 @@ def build_report(
         "benchmark": "ingest",
         "started_at": started.isoformat(timespec="seconds"),
         "duration_seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join([sys.executable, *sys.argv]),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "machine": machine(),
+        "source": source_info(cfg),
         "units": "MB = 10**6 bytes; cpu_cores = CPU seconds / wall seconds",
         "raw": asdict(raw),
         "api": asdict(api),
@@ -936,19 +1012,23 @@ def run(cfg: Config, started: datetime, stem: str) -> dict[str, Any]:
     """Throughput rounds on one API process, the big file on a fresh one (a clean RSS)."""
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=cfg.work_dir)))
-        s3_endpoint, moto_pid = stack.enter_context(moto_server(work))
+        source = source_snapshot(cfg.git_ref, work) if cfg.git_ref else None
+        cfg.results_dir.mkdir(parents=True, exist_ok=True)
+        logs = str(cfg.results_dir / stem)
+        s3_endpoint, moto_pid = stack.enter_context(moto_server(Path(f"{logs}-moto.log")))
         database_url = stack.enter_context(database(cfg))
+        services = Services(database_url, s3_endpoint, work, logs, source)
         s3 = new_minio(s3_endpoint, cfg.clients)
         s3.make_bucket(RAW_BUCKET)
         bench = Bench(cfg, work, uuid.uuid4().hex[:12], s3, moto_pid)
-        print(f"moto at {s3_endpoint}, work dir {work}", flush=True)
-        with api_server(cfg, database_url, s3_endpoint, work, "api-rounds") as api:
+        print(f"moto at {s3_endpoint}, work dir {work}, logs {logs}-*.log", flush=True)
+        with api_server(cfg, services, "api-rounds") as api:
             warm_up(bench, api)
             with profiled(cfg, api, stem):
                 rounds = throughput_rounds(bench, api)
         large = None
         if cfg.large_bytes:
-            with api_server(cfg, database_url, s3_endpoint, work, "api-large") as api:
+            with api_server(cfg, services, "api-large") as api:
                 warm_up(bench, api)
                 with profiled(cfg, api, stem):
                     large = large_file_test(bench, api)

@@ -125,6 +125,46 @@ class VersionOut(BaseModel):
     original_filename: str
     uploaded_by: str
     uploaded_at: datetime
+    page_count: int | None = None
+    schema_valid: bool | None = Field(
+        None, description="KSeF XML only: whether it validates against the official XSD."
+    )
+    schema_errors: list[str] | None = None
+
+
+class FieldOut(BaseModel):
+    """An extracted or corrected field, with its evidence."""
+
+    name: str
+    value: Any
+    confidence: float
+    source: str = Field(description="xml, text-layer, ocr or manual")
+    page: int | None
+    status: str = Field(description="confirmed, or candidate when it failed validation")
+    reason: str | None
+    needs_review: bool
+    updated_by: str
+    updated_at: datetime
+
+
+class FieldsPatch(BaseModel):
+    """Corrections: field name → value (`null` clears). They are never overwritten."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fields: dict[str, Any] = Field(min_length=1)
+    revision: int | None = Field(None, ge=1)
+
+
+class PageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    source: str
+    ocr_confidence: float | None
+    rotation: int
+    text: str
+    has_preview: bool
 
 
 class DocumentOut(BaseModel):
@@ -139,10 +179,19 @@ class DocumentOut(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    status_reason: str | None = Field(None, description="Why it failed, or what it waits for.")
+    status_changed_at: datetime
+    processing_attempts: int
+    detected_class: str | None = Field(None, description="The class the classifier proposed.")
+    class_confidence: float | None
     current_version: VersionOut | None
+    fields: list[FieldOut] = Field(default_factory=list)
+    needs_review: list[str] = Field(
+        default_factory=list, description="Fields below the confidence threshold or unconfirmed."
+    )
 
 
-class DocumentPage(BaseModel):
+class DocumentList(BaseModel):
     items: list[DocumentOut]
     next_cursor: str | None = Field(
         None, description="Pass as `cursor` to get the next page; absent on the last page."

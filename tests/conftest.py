@@ -28,6 +28,7 @@ from app.storage.local import LocalBlobStore
 from app.storage.s3 import S3BlobStore
 
 DATA_TABLES = ("audit_events", "idempotent_requests", "document_versions", "documents")
+QUEUE_TABLES = ("procrastinate_jobs",)
 
 
 def free_port() -> int:
@@ -86,7 +87,7 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     engine: Engine = request.getfixturevalue("engine")
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} CASCADE"))
+        conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES + QUEUE_TABLES)} CASCADE"))
 
 
 def row_count(engine: Engine, table: str) -> int:

@@ -7,8 +7,13 @@ import io
 import random
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian: fonts-dejavu-core
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 KSEF_FA2_DIR = SHARED / "ksef" / "fa2"
 
@@ -72,6 +77,59 @@ def ksef_fa3(invoice_number: str = "FV/1/2026") -> bytes:
   <RodzajFaktury>VAT</RodzajFaktury></Fa>
 </Faktura>
 """.encode()
+
+
+def _registered_font() -> str:
+    if "DejaVuSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("DejaVuSans", FONT))
+    return "DejaVuSans"
+
+
+def text_pdf(lines: list[str], *, encrypt: str | None = None) -> bytes:
+    """A born-digital PDF with a real text layer (Polish diacritics included)."""
+    out = io.BytesIO()
+    pdf_canvas = canvas.Canvas(out, pagesize=A4, encrypt=encrypt, invariant=True)
+    pdf_canvas.setFont(_registered_font(), 12)
+    for row, line in enumerate(lines):
+        pdf_canvas.drawString(60, 780 - 20 * row, line)
+    pdf_canvas.drawString(60, 100, f"ref {random.random():.12f}")
+    pdf_canvas.showPage()
+    pdf_canvas.save()
+    return out.getvalue()
+
+
+def encrypted_pdf() -> bytes:
+    return text_pdf(["Poufne: lista płac"], encrypt="tajne-haslo")
+
+
+def _scan_page(lines: list[str]) -> Image.Image:
+    """A clean 300 dpi scan of a few lines of text."""
+    font = ImageFont.truetype(FONT, 42)
+    image = Image.new("L", (1800, 140 + 80 * len(lines)), 255)
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        draw.text((80, 60 + 80 * row), line, font=font, fill=0)
+    return image
+
+
+def scan_png(lines: list[str]) -> bytes:
+    out = io.BytesIO()
+    _scan_page(lines).save(out, format="PNG", dpi=(300, 300))
+    return out.getvalue()
+
+
+def scan_tiff(pages: list[list[str]]) -> bytes:
+    images = [_scan_page(lines) for lines in pages]
+    out = io.BytesIO()
+    images[0].save(
+        out,
+        format="TIFF",
+        save_all=True,
+        append_images=images[1:],
+        dpi=(300, 300),
+        compression="tiff_lzw",
+    )
+    return out.getvalue()
 
 
 SAMPLES = {

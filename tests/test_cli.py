@@ -116,6 +116,14 @@ class Serve:
         return self.proc.wait(timeout=60)
 
 
+def _workers_of(workdir: Path) -> list[psutil.Process]:
+    return [
+        proc
+        for proc in psutil.process_iter(["cmdline", "cwd"])
+        if "worker" in (proc.info["cmdline"] or []) and proc.info["cwd"] == str(workdir)
+    ]
+
+
 def _wait_gone(pgdata: Path, seconds: float = 30) -> list[psutil.Process]:
     deadline = time.monotonic() + seconds
     while _postgres_processes(pgdata) and time.monotonic() < deadline:
@@ -142,15 +150,29 @@ def test_serve_on_embedded_defaults_round_trip_and_clean_stops(workdir: Path) ->
     assert httpx.get(f"{serve.url}/api/v1/documents/{document_id}/content").content == content
     assert (workdir / "var" / "blobs" / "sha256").is_dir()
     assert _postgres_processes(pgdata)
+    invoice = httpx.post(
+        serve.url + "/api/v1/documents", files={"file": ("fa3.xml", samples.ksef_fa3("FV/3/26"))}
+    ).json()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{serve.url}/api/v1/documents/{invoice['id']}").json()["status"] != (
+        "processed"
+    ):
+        assert time.monotonic() < deadline, "the embedded worker did not process the upload"
+        time.sleep(0.3)
     assert serve.stop(signal.SIGTERM) == 0
     assert _wait_gone(pgdata, seconds=1) == []
+    assert _workers_of(workdir) == []
 
     killed = Serve(workdir)
     killed.stop(signal.SIGKILL)
     assert _wait_gone(pgdata) == [], "a SIGKILLed serve left postgres running"
+    deadline = time.monotonic() + 30
+    while _workers_of(workdir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _workers_of(workdir) == [], "a SIGKILLed serve left its worker running"
 
     again = Serve(workdir)
     listed = httpx.get(again.url + "/api/v1/documents").json()["items"]
-    assert [d["id"] for d in listed] == [document_id]
+    assert {d["id"] for d in listed} == {document_id, invoice["id"]}
     assert again.stop(signal.SIGINT) == 0
     assert _wait_gone(pgdata, seconds=1) == []

@@ -39,5 +39,14 @@ def test_upgrade_downgrade_upgrade(scratch_database: str) -> None:
     engine = create_engine(normalise_url(scratch_database))
     with engine.connect() as conn:
         classes = conn.execute(text("SELECT code FROM document_classes ORDER BY code")).scalars()
-        assert list(classes) == ["annex", "contract", "correction", "hr_record", "invoice", "other"]
+        assert list(classes) == [
+            "annex",
+            "contract",
+            "correction",
+            "hr_record",
+            "invoice",
+            "other",
+            "proforma",
+            "receipt",
+        ]
     engine.dispose()

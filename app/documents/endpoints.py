@@ -9,28 +9,36 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from app.deps import ActorDep, SessionDep, SettingsDep, StoreDep
 from app.documents import repository, service
 from app.documents.content import ByteRange, content_disposition, etag, open_verified, parse_range
+from app.documents.fields import field_out, fields_of
 from app.documents.idempotency import fingerprint, run_once
-from app.documents.models import Document, DocumentStatus
+from app.documents.models import Document, DocumentPage, DocumentStatus
+from app.documents.sniff import sniff
 from app.documents.upload import ReceivedForm, receive_form
 from app.errors import (
     BadRequest,
     MethodNotAllowed,
+    NotFound,
     PreconditionRequired,
+    StorageUnavailable,
     Unprocessable,
     problem_responses,
 )
+from app.storage import BlobMissing, BlobStore, BlobStoreUnavailable
 from schemas.documents import (
+    DocumentList,
     DocumentOut,
-    DocumentPage,
     DocumentPatch,
+    FieldsPatch,
+    PageOut,
     UploadAccepted,
     UploadFields,
     VersionOut,
@@ -209,7 +217,7 @@ def _encode_cursor(document: Document) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-@router.get("", response_model=DocumentPage, responses=problem_responses(400, 422))
+@router.get("", response_model=DocumentList, responses=problem_responses(400, 422))
 def list_documents(
     session: SessionDep,
     document_class: Annotated[str | None, Query(alias="class")] = None,
@@ -218,7 +226,7 @@ def list_documents(
     uploaded_before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
-) -> DocumentPage:
+) -> DocumentList:
     """Newest first; follow `next_cursor` for the next page."""
     query = repository.filtered_documents(
         document_class=document_class,
@@ -235,21 +243,134 @@ def list_documents(
     query = query.order_by(Document.created_at.desc(), Document.id.desc()).limit(limit + 1)
     documents = list(session.scalars(query))
     page, more = documents[:limit], len(documents) > limit
-    return DocumentPage(
+    return DocumentList(
         items=[service.document_out(d) for d in page],
         next_cursor=_encode_cursor(page[-1]) if more else None,
     )
 
 
-def _document_response(document: Document) -> JSONResponse:
-    body = service.document_out(document).model_dump(mode="json")
+def _document_response(session: Session, document: Document) -> JSONResponse:
+    fields = [field_out(f) for f in fields_of(session, document.id)]
+    body = service.document_out(document, fields).model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": f'"r{document.revision}"'})
 
 
 @router.get("/{document_id}", response_model=DocumentOut, responses=problem_responses(404))
 def get_document(document_id: uuid.UUID, session: SessionDep) -> JSONResponse:
-    """The document's metadata; the `ETag` carries its revision for `If-Match` on PATCH."""
-    return _document_response(service.get_document(session, document_id))
+    """Metadata, processing status and extracted fields; the `ETag` carries the revision."""
+    return _document_response(session, service.get_document(session, document_id))
+
+
+@router.post(
+    "/{document_id}/reprocess",
+    status_code=202,
+    response_model=DocumentOut,
+    responses=problem_responses(404, 409),
+)
+def reprocess_document(document_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Response:
+    """Process the current version again (after a failure or a better extractor).
+
+    Fields corrected by hand are kept.
+    """
+    document = service.request_reprocessing(session, document_id=document_id, actor=actor)
+    response = _document_response(session, document)
+    response.status_code = 202
+    return response
+
+
+@router.patch(
+    "/{document_id}/fields",
+    response_model=DocumentOut,
+    responses=problem_responses(400, 404, 409, 412, 422, 428),
+)
+def correct_fields(
+    document_id: uuid.UUID,
+    patch: FieldsPatch,
+    session: SessionDep,
+    actor: ActorDep,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> JSONResponse:
+    """Correct extracted fields by hand (source `manual`); reprocessing never overwrites them."""
+    current = service.get_document(session, document_id).revision
+    expected, via_if_match = _expected_revision(if_match, patch.revision, current)
+    document = service.correct_fields(
+        session,
+        document_id=document_id,
+        values=patch.fields,
+        expected_revision=expected,
+        actor=actor,
+        stale_is_conflict=not via_if_match,
+    )
+    return _document_response(session, document)
+
+
+@router.get("/{document_id}/pages", response_model=list[PageOut], responses=problem_responses(404))
+def list_pages(
+    document_id: uuid.UUID,
+    session: SessionDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> list[PageOut]:
+    """Text of each page with its source (xml, text-layer, ocr) and OCR confidence."""
+    stored = service.find_version(session, document_id, version)
+    return [
+        PageOut(
+            number=p.number,
+            source=p.source,
+            ocr_confidence=p.ocr_confidence,
+            rotation=p.rotation,
+            text=p.text,
+            has_preview=p.preview_key is not None,
+        )
+        for p in session.scalars(repository.pages_of(stored.id))
+    ]
+
+
+_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
+    **problem_responses(404, 503),
+}
+
+
+@router.get("/{document_id}/thumbnail", response_class=Response, responses=_IMAGE_RESPONSES)
+def thumbnail(document_id: uuid.UUID, session: SessionDep, store: StoreDep) -> Response:
+    """A small image of the first page (after processing)."""
+    stored = service.find_version(session, document_id, None)
+    return _derived_image(store, stored.thumbnail_key, f"document {document_id} has no thumbnail")
+
+
+@router.get(
+    "/{document_id}/pages/{number}/preview", response_class=Response, responses=_IMAGE_RESPONSES
+)
+def page_preview(
+    document_id: uuid.UUID,
+    number: Annotated[int, Path(ge=1)],
+    session: SessionDep,
+    store: StoreDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """A screen-sized image of one page."""
+    stored = service.find_version(session, document_id, version)
+    page = session.scalars(
+        repository.pages_of(stored.id).where(DocumentPage.number == number)
+    ).one_or_none()
+    key = page.preview_key if page is not None else None
+    return _derived_image(store, key, f"page {number} of document {document_id} has no preview")
+
+
+def _derived_image(store: BlobStore, key: str | None, missing: str) -> Response:
+    if key is None:
+        raise NotFound(missing)
+    try:
+        data = b"".join(store.open(key))
+    except BlobMissing as exc:
+        raise NotFound(missing) from exc
+    except BlobStoreUnavailable as exc:
+        raise StorageUnavailable(str(exc)) from exc
+    return Response(
+        data,
+        media_type=sniff(data[:64]).media_type,
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get(
@@ -262,7 +383,7 @@ def list_versions(document_id: uuid.UUID, session: SessionDep) -> list[VersionOu
 
 
 def _expected_revision(
-    if_match: str | None, patch: DocumentPatch, current: int
+    if_match: str | None, body_revision: int | None, current: int
 ) -> tuple[int, bool]:
     """(revision the client edited, whether it came from If-Match)."""
     if if_match is not None:
@@ -272,8 +393,8 @@ def _expected_revision(
         if tag.startswith('"r') and tag.endswith('"') and tag[2:-1].isdigit():
             return int(tag[2:-1]), True
         raise BadRequest(f'If-Match must be an ETag of this document such as "r{current}"')
-    if patch.revision is not None:
-        return patch.revision, False
+    if body_revision is not None:
+        return body_revision, False
     raise PreconditionRequired(
         "send If-Match with the document's ETag, or the revision you edited, so that "
         "concurrent edits cannot overwrite each other",
@@ -295,7 +416,7 @@ def update_document(
 ) -> JSONResponse:
     """Edit title, tags, class, external reference or custom fields against a known revision."""
     current = service.get_document(session, document_id).revision
-    expected, via_if_match = _expected_revision(if_match, patch, current)
+    expected, via_if_match = _expected_revision(if_match, patch.revision, current)
     document = service.update_metadata(
         session,
         document_id=document_id,
@@ -304,7 +425,7 @@ def update_document(
         actor=actor,
         stale_is_conflict=not via_if_match,
     )
-    return _document_response(document)
+    return _document_response(session, document)
 
 
 @router.delete(

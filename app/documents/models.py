@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -67,6 +68,12 @@ class Document(Timestamped, Base):
     )
     revision: Mapped[int] = mapped_column(default=1)
     created_by: Mapped[str] = mapped_column(String(200))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    processing_attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # The class the classifier proposed, kept beside the (possibly user-stated) class.
+    detected_class: Mapped[str | None] = mapped_column(String(64))
+    class_confidence: Mapped[float | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     current_version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("document_versions.id", use_alter=True, name="fk_documents_current_version")
@@ -106,6 +113,11 @@ class DocumentVersion(Base):
     blob_key: Mapped[str] = mapped_column(String(200))
     uploaded_by: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    page_count: Mapped[int | None]
+    thumbnail_key: Mapped[str | None] = mapped_column(String(200))
+    # KSeF XML only: schema validation against the official XSD.
+    schema_valid: Mapped[bool | None]
+    schema_errors: Mapped[list[str] | None] = mapped_column(JSONB)
 
     document: Mapped[Document] = relationship(
         back_populates="versions", lazy="raise", foreign_keys=[document_id]
@@ -123,3 +135,55 @@ class IdempotentRequest(Base):
     status_code: Mapped[int]
     response: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class DocumentPage(Base):
+    """Text of one page of a version, with where it came from and how sure OCR was."""
+
+    __tablename__ = "document_pages"
+    __table_args__ = (
+        UniqueConstraint("version_id", "number", name="uq_document_pages_version_number"),
+        CheckConstraint("source IN ('xml', 'text-layer', 'ocr')", name="source_known"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    ocr_confidence: Mapped[float | None]
+    rotation: Mapped[int] = mapped_column(default=0)
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    preview_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class DocumentField(Base):
+    """One extracted (or manually entered) metadata field of a document."""
+
+    __tablename__ = "document_fields"
+    __table_args__ = (
+        UniqueConstraint("document_id", "name", name="uq_document_fields_document_name"),
+        CheckConstraint("source IN ('xml', 'text-layer', 'ocr', 'manual')", name="source_known"),
+        CheckConstraint("status IN ('confirmed', 'candidate')", name="status_known"),
+        CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSONB)
+    confidence: Mapped[float]
+    source: Mapped[str] = mapped_column(String(16))
+    page: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.documents.models import Document, DocumentClass, DocumentVersion
+from app.documents.models import Document, DocumentClass, DocumentPage, DocumentVersion
 
 
 def documents_query() -> Select[Document]:
@@ -60,3 +60,11 @@ def class_exists(session: Session, code: str) -> bool:
 
 def class_codes(session: Session) -> list[str]:
     return list(session.scalars(select(DocumentClass.code).order_by(DocumentClass.code)))
+
+
+def pages_of(version_id: uuid.UUID) -> Select[DocumentPage]:
+    return (
+        select(DocumentPage)
+        .where(DocumentPage.version_id == version_id)
+        .order_by(DocumentPage.number)
+    )

@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
+from app.db import utcnow
 from app.documents import repository
+from app.documents.fields import set_manual_fields
+from app.documents.jobs import enqueue_processing
 from app.documents.models import Document, DocumentStatus, DocumentVersion
 from app.documents.upload import SpooledFile
 from app.errors import (
@@ -22,7 +25,14 @@ from app.errors import (
 )
 from app.locks import lock_blob
 from app.storage import BlobStore, BlobStoreUnavailable, blob_key
-from schemas.documents import DocumentOut, DocumentPatch, MetadataFields, UploadAccepted, VersionOut
+from schemas.documents import (
+    DocumentOut,
+    DocumentPatch,
+    FieldOut,
+    MetadataFields,
+    UploadAccepted,
+    VersionOut,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +119,12 @@ def ingest_document(
     )
     version = _new_version(document, number=1, upload=upload, key=key, actor=actor)
     session.add(document)
-    session.flush()
     session.add(version)
     session.flush()
     document.current_version_id = version.id
     _audit_upload(session, "document.uploaded", document, version, actor, upload)
     session.flush()
+    enqueue_processing(session, document_id=document.id, new=True)
     return _accepted(document, version)
 
 
@@ -136,10 +146,31 @@ def add_version(
     session.add(version)
     session.flush()
     document.current_version_id = version.id
-    document.status = DocumentStatus.pending
+    set_status(document, DocumentStatus.pending, "a new version waits for processing")
     _audit_upload(session, "document.version_added", document, version, actor, upload)
     session.flush()
+    enqueue_processing(session, document_id=document.id)
     return _accepted(document, version)
+
+
+def set_status(document: Document, status: DocumentStatus, reason: str | None = None) -> None:
+    document.status = status
+    document.status_reason = reason
+    document.status_changed_at = utcnow()
+
+
+def request_reprocessing(session: Session, *, document_id: uuid.UUID, actor: Actor) -> Document:
+    """Queue the current version again; manual field values survive reprocessing."""
+    document = _locked_document(session, document_id)
+    if document.current_version_id is None:
+        raise Conflict(f"document {document_id} has no content to process")
+    set_status(document, DocumentStatus.pending, f"reprocessing requested by {actor.name}")
+    record(
+        session, actor=actor.name, action="document.reprocess_requested", document_id=document.id
+    )
+    session.flush()
+    enqueue_processing(session, document_id=document.id)
+    return get_document(session, document_id)
 
 
 def _locked_document(session: Session, document_id: uuid.UUID) -> Document:
@@ -208,13 +239,7 @@ def update_metadata(
     A stale `If-Match` answers 412; a stale revision in the body answers 409.
     """
     document = _locked_document(session, document_id)
-    if document.revision != expected_revision:
-        error = Conflict if stale_is_conflict else PreconditionFailed
-        raise error(
-            f"the document is at revision {document.revision}, the edit was made against "
-            f"revision {expected_revision}; reload it and apply your change again",
-            current_revision=document.revision,
-        )
+    _check_revision(document, expected_revision, stale_is_conflict=stale_is_conflict)
     changes = _changes(document, patch)
     if "document_class" in changes:
         _check_class(session, patch.document_class)
@@ -229,6 +254,34 @@ def update_metadata(
             document_id=document.id,
             details={"revision": document.revision, "changes": _jsonable(changes)},
         )
+    session.flush()
+    return get_document(session, document_id)
+
+
+def _check_revision(document: Document, expected: int, *, stale_is_conflict: bool) -> None:
+    if document.revision != expected:
+        error = Conflict if stale_is_conflict else PreconditionFailed
+        raise error(
+            f"the document is at revision {document.revision}, the edit was made against "
+            f"revision {expected}; reload it and apply your change again",
+            current_revision=document.revision,
+        )
+
+
+def correct_fields(
+    session: Session,
+    *,
+    document_id: uuid.UUID,
+    values: dict[str, Any],
+    expected_revision: int,
+    actor: Actor,
+    stale_is_conflict: bool = False,
+) -> Document:
+    """Record field corrections made against a known revision (see app.documents.fields)."""
+    document = _locked_document(session, document_id)
+    _check_revision(document, expected_revision, stale_is_conflict=stale_is_conflict)
+    if set_manual_fields(session, document=document, values=values, actor=actor.name):
+        document.revision += 1
     session.flush()
     return get_document(session, document_id)
 
@@ -249,8 +302,9 @@ def _jsonable(changes: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
     return {name: {"from": old, "to": new} for name, (old, new) in changes.items()}
 
 
-def document_out(document: Document) -> DocumentOut:
+def document_out(document: Document, fields: list[FieldOut] | None = None) -> DocumentOut:
     current = document.current_version
+    fields = fields or []
     return DocumentOut(
         id=document.id,
         status=document.status,
@@ -263,7 +317,14 @@ def document_out(document: Document) -> DocumentOut:
         created_by=document.created_by,
         created_at=document.created_at,
         updated_at=document.updated_at,
+        status_reason=document.status_reason,
+        status_changed_at=document.status_changed_at,
+        processing_attempts=document.processing_attempts,
+        detected_class=document.detected_class,
+        class_confidence=document.class_confidence,
         current_version=VersionOut.model_validate(current) if current is not None else None,
+        fields=fields,
+        needs_review=[f.name for f in fields if f.needs_review],
     )
 
 

@@ -49,7 +49,7 @@ class BlobStore(Protocol):
     """Content-addressed storage of immutable original bytes."""
 
     def put(self, key: str, source: Path, *, size: int) -> bool:
-        """Store the file at `source` under `key`; False when the key already existed."""
+        """Store the file at `source` under `key`; False when it could tell the key existed."""
         ...
 
     def open(self, key: str, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:

@@ -45,3 +45,24 @@ class ExtractedField:
     page: int | None = None  # 1-based page where the value was found
     status: FieldStatus = FieldStatus.confirmed
     reason: str | None = None  # why a candidate is not confirmed, or how it was repaired
+
+
+INVOICE_FIELDS = frozenset(
+    {
+        "invoice_number", "invoice_kind", "issue_date", "sale_date", "due_date", "seller_name",
+        "seller_nip", "buyer_name", "buyer_nip", "buyer_vat_id", "net_total", "vat_total",
+        "gross_total", "vat_breakdown", "currency", "bank_account", "split_payment",
+        "ksef_number", "payment_method", "corrected_invoice_number", "corrected_ksef_number",
+        "line_items",
+    }
+)  # fmt: skip
+CONTRACT_FIELDS = frozenset(
+    {
+        "contract_kind", "parties", "signing_date", "start_date", "end_date", "indefinite",
+        "contract_value", "currency", "notice_period",
+    }
+)  # fmt: skip
+HR_FIELDS = frozenset(
+    {"employee_name", "pesel", "hr_document_kind", "employment_start", "employment_end"}
+)
+KNOWN_FIELDS = INVOICE_FIELDS | CONTRACT_FIELDS | HR_FIELDS

@@ -1,0 +1,279 @@
+"""Document processing through the real queue: upload, run a worker, check what it stored."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from app.storage.s3 import S3BlobStore
+from tests import samples
+from tests.conftest import LiveServer, MotoS3
+from workers import runtime
+from workers.app import PROCESSING_QUEUE, connected
+from workers.tasks import retry_stalled
+
+RunWorker = Callable[..., None]
+
+
+@pytest.fixture
+def run_worker(server: LiveServer, engine: Engine) -> Iterator[RunWorker]:
+    """Process what is queued, in this process, with the server's settings and store."""
+    worker_runtime = runtime.configure(server.settings, engine=engine, store=server.store)
+
+    def run(**options: object) -> None:
+        assert server.settings.database_url is not None
+        with connected(server.settings.database_url) as app:
+            app.run_worker(
+                wait=False, queues=[PROCESSING_QUEUE], install_signal_handlers=False, **options
+            )
+
+    yield run
+    worker_runtime.reset_executor()
+
+
+def upload(client: httpx.Client, content: bytes, filename: str, **data: str) -> str:
+    response = client.post("/documents", files={"file": (filename, content)}, data=data)
+    assert response.status_code == 202, response.text
+    document_id: str = response.json()["id"]
+    return document_id
+
+
+def fields(document: dict[str, object]) -> dict[str, object]:
+    listed = document["fields"]
+    assert isinstance(listed, list)
+    return {f["name"]: f["value"] for f in listed}
+
+
+def test_upload_queues_a_job_in_the_same_transaction(client: httpx.Client, engine: Engine) -> None:
+    document_id = upload(client, samples.ksef_fa3(), "fa3.xml")
+    with engine.connect() as conn:
+        args = conn.execute(
+            text("SELECT args FROM procrastinate_jobs WHERE task_name = 'documents.process'")
+        ).scalar_one()
+    assert args == {"document_id": document_id}
+
+
+def test_ksef_invoice_is_processed_into_fields(client: httpx.Client, run_worker: RunWorker) -> None:
+    document_id = upload(client, samples.ksef_fa3("FV/7/2026"), "fa3.xml")
+
+    run_worker()
+
+    document = client.get(f"/documents/{document_id}").json()
+    assert document["status"] == "processed", document["status_reason"]
+    assert document["document_class"] == "invoice"
+    assert document["current_version"]["schema_valid"] is not None
+    found = fields(document)
+    assert found["invoice_number"] == "FV/7/2026"
+    assert found["seller_nip"] == "5260250274"
+    assert found["gross_total"] == "1230.00"
+    pages = client.get(f"/documents/{document_id}/pages").json()
+    assert [p["source"] for p in pages] == ["xml"]
+    assert "FV/7/2026" in pages[0]["text"]
+
+
+def test_official_fa2_correction_is_classified_as_correction(
+    client: httpx.Client, run_worker: RunWorker
+) -> None:
+    document_id = upload(client, samples.ksef_fa2("korygujaca__FA_2_Przyklad_2.xml"), "k.xml")
+    run_worker()
+    document = client.get(f"/documents/{document_id}").json()
+    assert document["status"] == "processed"
+    assert document["document_class"] == "correction"
+    assert document["current_version"]["schema_valid"] is True
+
+
+def test_stated_class_wins_over_the_guess(client: httpx.Client, run_worker: RunWorker) -> None:
+    document_id = upload(client, samples.ksef_fa3(), "fa3.xml", **{"class": "other"})
+    run_worker()
+    document = client.get(f"/documents/{document_id}").json()
+    assert document["document_class"] == "other"
+    assert document["detected_class"] == "invoice"
+
+
+def test_born_digital_pdf_uses_the_text_layer(client: httpx.Client, run_worker: RunWorker) -> None:
+    content = samples.text_pdf(["Faktura VAT nr FV/2026/03/117", "Zapłacono przelewem"])
+    document_id = upload(client, content, "faktura.pdf")
+
+    run_worker()
+
+    document = client.get(f"/documents/{document_id}").json()
+    assert document["status"] == "processed", document["status_reason"]
+    pages = client.get(f"/documents/{document_id}/pages").json()
+    assert pages[0]["source"] == "text-layer"
+    assert "Zapłacono przelewem" in pages[0]["text"]
+    thumb = client.get(f"/documents/{document_id}/thumbnail")
+    assert thumb.status_code == 200
+    assert thumb.headers["content-type"].startswith("image/")
+    assert client.get(f"/documents/{document_id}/pages/1/preview").status_code == 200
+
+
+def test_scan_is_ocred(client: httpx.Client, run_worker: RunWorker) -> None:
+    content = samples.scan_png(["Umowa najmu lokalu użytkowego", "zawarta w dniu 12 marca 2025"])
+    document_id = upload(client, content, "skan.png")
+
+    run_worker()
+
+    document = client.get(f"/documents/{document_id}").json()
+    assert document["status"] == "processed", document["status_reason"]
+    page = client.get(f"/documents/{document_id}/pages").json()[0]
+    assert page["source"] == "ocr"
+    assert "najmu" in page["text"]
+    assert page["ocr_confidence"] > 0.5
+
+
+def test_poison_files_fail_with_a_reason_and_the_queue_goes_on(
+    client: httpx.Client, run_worker: RunWorker
+) -> None:
+    corrupt = upload(client, b"%PDF-1.7\n" + os.urandom(4000), "broken.pdf")
+    locked = upload(client, samples.encrypted_pdf(), "locked.pdf")
+    good = upload(client, samples.ksef_fa3("FV/8/2026"), "fa3.xml")
+
+    run_worker()
+
+    states = {d: client.get(f"/documents/{d}").json() for d in (corrupt, locked, good)}
+    assert states[corrupt]["status"] == "failed"
+    assert states[corrupt]["status_reason"]
+    assert states[locked]["status"] == "failed"
+    assert "password" in states[locked]["status_reason"]
+    assert states[good]["status"] == "processed"
+    for document_id in (corrupt, locked):
+        assert client.get(f"/documents/{document_id}/content").status_code == 200
+
+
+def test_reprocess_keeps_manual_corrections(client: httpx.Client, run_worker: RunWorker) -> None:
+    document_id = upload(client, samples.ksef_fa3("FV/9/2026"), "fa3.xml")
+    run_worker()
+    corrected = client.patch(
+        f"/documents/{document_id}/fields",
+        json={"fields": {"gross_total": "1300", "buyer_nip": "PL 725-18-01-126"}},
+        headers={"If-Match": client.get(f"/documents/{document_id}").headers["etag"]},
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert fields(corrected.json())["gross_total"] == "1300.00"
+
+    reprocess = client.post(f"/documents/{document_id}/reprocess")
+    assert reprocess.status_code == 202
+    assert reprocess.json()["status"] == "pending"
+    run_worker()
+
+    document = client.get(f"/documents/{document_id}").json()
+    assert document["status"] == "processed"
+    by_name = {f["name"]: f for f in document["fields"]}
+    assert by_name["gross_total"]["value"] == "1300.00"
+    assert by_name["gross_total"]["source"] == "manual"
+    assert by_name["buyer_nip"]["value"] == "7251801126"
+    assert by_name["invoice_number"]["source"] == "xml"
+
+
+def test_manual_correction_is_validated(client: httpx.Client, run_worker: RunWorker) -> None:
+    document_id = upload(client, samples.ksef_fa3("FV/10/2026"), "fa3.xml")
+    run_worker()
+    url = f"/documents/{document_id}/fields"
+    bad_nip = client.patch(url, json={"fields": {"seller_nip": "1234567890"}, "revision": 1})
+    assert bad_nip.status_code == 422
+    assert "NIP" in bad_nip.json()["detail"]
+    unknown = client.patch(url, json={"fields": {"colour": "red"}, "revision": 1})
+    assert unknown.status_code == 422
+    assert (
+        client.patch(url, json={"fields": {"due_date": "31.02.2026"}, "revision": 1}).status_code
+        == 422
+    )
+
+
+def test_transient_store_failure_is_retried(
+    client: httpx.Client, server: LiveServer, engine: Engine, moto_s3: MotoS3
+) -> None:
+    document_id = upload(client, samples.ksef_fa3("FV/11/2026"), "fa3.xml")
+    unreachable = S3BlobStore(
+        endpoint="127.0.0.1:1", bucket="nowhere", access_key="x", secret_key="y",
+        secure=False, region="us-east-1", timeout_seconds=0.5,
+    )  # fmt: skip
+    runtime.configure(server.settings, engine=engine, store=unreachable)
+    assert server.settings.database_url is not None
+    with connected(server.settings.database_url) as app:
+        app.run_worker(wait=False, queues=[PROCESSING_QUEUE], install_signal_handlers=False)
+    waiting = client.get(f"/documents/{document_id}").json()
+    assert waiting["status"] == "pending"
+    assert waiting["status_reason"].startswith("will retry")
+
+    runtime.configure(server.settings, engine=engine, store=server.store)
+    deadline = time.monotonic() + 30
+    while client.get(f"/documents/{document_id}").json()["status"] != "processed":
+        assert time.monotonic() < deadline, "the retry never ran"
+        time.sleep(0.5)
+        with connected(server.settings.database_url) as app:
+            app.run_worker(wait=False, queues=[PROCESSING_QUEUE], install_signal_handlers=False)
+    assert client.get(f"/documents/{document_id}").json()["processing_attempts"] == 2
+
+
+async def _retry_stalled(database_url: str) -> int:
+    with connected(database_url) as app:
+        async with app.open_async():
+            return await retry_stalled(app.job_manager, seconds_since_heartbeat=0)
+
+
+def _worker_process(server: LiveServer, tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DOCARCHIVE_DATABASE_URL": str(server.settings.database_url),
+        "DOCARCHIVE_DATA_DIR": str(server.settings.data_dir),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("blob_store", ["local"], indirect=True)
+def test_sigkilled_worker_job_completes_once_after_restart(
+    client: httpx.Client, server: LiveServer, engine: Engine, tmp_path: Path
+) -> None:
+    pages = [[f"Strona {n}: aneks do umowy najmu nr {n}/2026"] for n in range(1, 9)]
+    document_id = upload(client, samples.scan_tiff(pages), "aneks.tiff")
+
+    first = _worker_process(server, tmp_path)
+    deadline = time.monotonic() + 60
+    while client.get(f"/documents/{document_id}").json()["status"] != "processing":
+        assert time.monotonic() < deadline, "the worker never started the document"
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+
+    assert server.settings.database_url is not None
+    assert asyncio.run(_retry_stalled(server.settings.database_url)) == 1
+    second = _worker_process(server, tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while client.get(f"/documents/{document_id}").json()["status"] != "processed":
+            assert time.monotonic() < deadline, "the job was not picked up again"
+            time.sleep(0.5)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=60)
+
+    with engine.connect() as conn:
+        processed = conn.execute(
+            text(
+                "SELECT count(*) FROM audit_events WHERE action = 'document.processed' "
+                "AND document_id = :id"
+            ),
+            {"id": uuid.UUID(document_id)},
+        ).scalar_one()
+        page_rows = conn.execute(text("SELECT count(*) FROM document_pages")).scalar_one()
+    assert processed == 1
+    assert page_rows == 8

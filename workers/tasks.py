@@ -1,0 +1,81 @@
+"""The jobs: `documents.process`, and the periodic `documents.sweep` and `jobs.retry_stalled`."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from procrastinate import JobContext, RetryStrategy
+from procrastinate.manager import JobManager
+from sqlalchemy import select
+
+from app.db import session_scope, utcnow
+from app.documents.jobs import PROCESS_QUEUE, PROCESS_TASK, enqueue_processing
+from app.documents.models import Document, DocumentStatus
+from workers import processing, runtime
+from workers.app import MAINTENANCE_QUEUE, app
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 3
+STUCK_AFTER = timedelta(minutes=10)
+# Workers beat every 5 s (workers.app); six missed beats mean the worker is gone.
+STALLED_AFTER_S = 30.0
+
+
+@app.task(
+    name=PROCESS_TASK,
+    queue=PROCESS_QUEUE,
+    pass_context=True,
+    retry=RetryStrategy(
+        max_attempts=MAX_RETRIES,
+        exponential_wait=2,
+        retry_exceptions=set(processing.TRANSIENT_ERRORS),
+    ),
+)
+def process_document(context: JobContext, document_id: str) -> None:
+    """Read, classify and extract one document (its current version)."""
+    processing.process(
+        runtime.current(),
+        uuid.UUID(document_id),
+        final_attempt=context.job.attempts >= MAX_RETRIES,
+    )
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="documents.sweep")
+@app.task(name="documents.sweep", queue=MAINTENANCE_QUEUE, queueing_lock="documents.sweep")
+def sweep_pending(timestamp: int) -> int:
+    """Queue documents left `pending` without a job (a safety net; uploads queue their job)."""
+    with session_scope(runtime.current().sessionmaker) as session:
+        stuck = session.scalars(
+            select(Document.id).where(
+                Document.status == DocumentStatus.pending,
+                Document.status_changed_at < utcnow() - STUCK_AFTER,
+                Document.current_version_id.is_not(None),
+            )
+        ).all()
+        queued = sum(enqueue_processing(session, document_id=doc_id) for doc_id in stuck)
+    if queued:
+        log.warning("re-queued %d documents that were pending without a job", queued)
+    return queued
+
+
+@app.periodic(cron="* * * * *", periodic_id="jobs.retry_stalled")
+@app.task(
+    name="jobs.retry_stalled",
+    queue=MAINTENANCE_QUEUE,
+    queueing_lock="jobs.retry_stalled",
+    pass_context=True,
+)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
+    """Jobs of a worker that stopped sending heartbeats (killed, lost) run again."""
+    return await retry_stalled(context.app.job_manager, seconds_since_heartbeat=STALLED_AFTER_S)
+
+
+async def retry_stalled(manager: JobManager, *, seconds_since_heartbeat: float) -> int:
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat))
+    for job in stalled:
+        log.warning("retrying job %s (%s) of a stalled worker", job.id, job.task_name)
+        await manager.retry_job(job)
+    return len(stalled)
