@@ -98,9 +98,15 @@ def test_declared_class_wins_and_the_guess_stays_in_the_cues() -> None:
     assert any(cue.startswith("detected as invoice") for cue in result.cues)
 
 
-def test_unknown_declared_class_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown document class"):
-        extract_document([page("x")], declared_class="faktura")
+def test_declared_class_without_an_extractor_keeps_the_guess_apart() -> None:
+    result = extract_document(
+        [page("FAKTURA VAT nr FV/1/2026\nSprzedawca\nNabywca\nDo zapłaty 123,00 zł")],
+        declared_class="purchase_order",
+    )
+    assert result.document_class == "purchase_order"
+    assert result.class_source == "declared"
+    assert result.detected_class == "invoice"
+    assert result.fields == []
 
 
 @pytest.mark.parametrize("index", range(len(TEMPLATES)))

@@ -73,7 +73,9 @@ def test_ksef_invoice_is_processed_into_fields(client: httpx.Client, run_worker:
     document = client.get(f"/documents/{document_id}").json()
     assert document["status"] == "processed", document["status_reason"]
     assert document["document_class"] == "invoice"
-    assert document["current_version"]["schema_valid"] is not None
+    # The hand-written sample lacks elements FA(3) requires: archived and read all the same.
+    assert document["current_version"]["schema_valid"] is False
+    assert any("Adnotacje" in e for e in document["current_version"]["schema_errors"])
     found = fields(document)
     assert found["invoice_number"] == "FV/7/2026"
     assert found["seller_nip"] == "5260250274"
@@ -81,6 +83,17 @@ def test_ksef_invoice_is_processed_into_fields(client: httpx.Client, run_worker:
     pages = client.get(f"/documents/{document_id}/pages").json()
     assert [p["source"] for p in pages] == ["xml"]
     assert "FV/7/2026" in pages[0]["text"]
+
+
+def test_schema_valid_fa3_invoice(client: httpx.Client, run_worker: RunWorker) -> None:
+    content = (Path(__file__).parent / "data/ksef/fa3/fa3_split_payment.xml").read_bytes()
+    document_id = upload(client, content, "fa3.xml")
+    run_worker()
+    document = client.get(f"/documents/{document_id}").json()
+    assert document["current_version"]["schema_valid"] is True
+    assert document["current_version"]["schema_errors"] == []
+    assert fields(document)["split_payment"] is True
+    assert document["needs_review"] == []
 
 
 def test_official_fa2_correction_is_classified_as_correction(

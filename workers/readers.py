@@ -97,10 +97,6 @@ def _read_pages(
     pages = read_pages(path, media_type, limits=limits, executor=executor)
     extraction = extract_document(pages, declared_class=declared_class)
     thumbnail, previews = render_previews(path, media_type, limits=limits)
-    detected = extraction.document_class
-    for cue in extraction.cues:
-        if cue.startswith("detected:"):
-            detected = cue.removeprefix("detected:")
     return Outcome(
         pages=[
             PageRecord(
@@ -117,7 +113,7 @@ def _read_pages(
         fields=extraction.fields,
         document_class=extraction.document_class,
         class_confidence=extraction.class_confidence,
-        detected_class=detected,
+        detected_class=extraction.detected_class,
         thumbnail=thumbnail,
         previews=previews,
     )

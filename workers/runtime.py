@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -13,6 +12,7 @@ from app.config import Settings
 from app.db import build_engine, build_sessionmaker
 from app.storage import BlobStore
 from app.storage.factory import build_blob_store
+from workers.ocr import ocr_pool
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Runtime:
     def executor(self) -> Executor:
         """Pages are OCR'd in parallel over one pool of processes, one per core."""
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+            self._executor = ocr_pool()
         return self._executor
 
     def reset_executor(self) -> None:

@@ -71,8 +71,14 @@ class S3BlobStore:
         try:
             self._ensure_bucket()
             with source.open("rb") as data:
+                # Two parts in flight: each costs a part's size in memory (150 MB RSS budget).
                 self.client.put_object(
-                    self.bucket, key, data, length=size, part_size=self.part_size
+                    self.bucket,
+                    key,
+                    data,
+                    length=size,
+                    part_size=self.part_size,
+                    num_parallel_uploads=2,
                 )
         except _STORE_ERRORS as exc:
             raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc

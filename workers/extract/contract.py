@@ -11,6 +11,7 @@ from workers.extract.amounts import find_amounts
 from workers.extract.contract_parties import parties_field
 from workers.extract.dates import find_dates
 from workers.extract.fields import ExtractedField
+from workers.extract.labels import date_at
 from workers.extract.text import PageView, first, make_field, search
 
 KINDS = (  # (folded word after "umowa"/"umowy", canonical kind)
@@ -64,7 +65,6 @@ _NUMBER_WORDS = {
     "szescio": 6,
     "dziewiecio": 9,
     "dwunasto": 12,
-    "": 1,
 }
 _UNITS = {"miesi": "M", "tygod": "W", "dni": "D"}
 _ADJECTIVE_UNITS = {"miesieczn": "M", "tygodniow": "W", "dniow": "D"}
@@ -99,9 +99,9 @@ def _clause(page: PageView, start: int) -> str:
 
 def _signing_date(pages: Sequence[PageView]) -> ExtractedField | None:
     for page, match in search(pages, _SIGNED):
-        dates = find_dates(_clause(page, match.end()))
-        if dates and dates[0].start <= 3:
-            return make_field("signing_date", dates[0].value.isoformat(), page, 0.95)
+        signed = date_at(page, match.end())
+        if signed:
+            return make_field("signing_date", signed.isoformat(), page, 0.95)
     return None
 
 

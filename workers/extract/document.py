@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from workers.extract.classify import CLASSES, OTHER, classify
+from workers.extract.classify import classify
 from workers.extract.contract import extract_contract
 from workers.extract.fields import ExtractedField
 from workers.extract.hr import extract_hr
@@ -32,6 +32,7 @@ class ExtractionResult:
     document_class: str
     class_confidence: float
     class_source: Literal["declared", "detected"]
+    detected_class: str  # the classifier's guess, also when the uploader stated a class
     fields: list[ExtractedField] = field(default_factory=list)
     cues: list[str] = field(default_factory=list)
 
@@ -39,18 +40,17 @@ class ExtractionResult:
 def extract_document(pages: Sequence[PageLike], *, declared_class: str | None) -> ExtractionResult:
     """Class and fields of a document from its pages (text layer or OCR, in page order).
 
-    Raises ValueError for a declared class that is not one of CLASSES or "other"."""
+    A declared class without an extractor (one an admin added) gets no class-specific fields.
+    """
     guess = classify(pages)
     cues = list(guess.cues)
     if declared_class is None:
         document_class, confidence = guess.code, guess.confidence
-    elif declared_class in (*CLASSES, OTHER):
+    else:
         document_class, confidence = declared_class, DECLARED_CONFIDENCE
         if declared_class != guess.code:
             cues.append(f"detected as {guess.code} ({guess.confidence:.2f})")
-    else:
-        raise ValueError(f"unknown document class {declared_class!r}")
     extractor = EXTRACTORS.get(document_class)
     fields = extractor(views(pages)) if extractor else []
     source: Literal["declared", "detected"] = "detected" if declared_class is None else "declared"
-    return ExtractionResult(document_class, confidence, source, fields, cues)
+    return ExtractionResult(document_class, confidence, source, guess.code, fields, cues)

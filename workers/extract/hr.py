@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from workers.extract.dates import find_dates
 from workers.extract.fields import ExtractedField
 from workers.extract.identifiers import find_identifiers
+from workers.extract.labels import date_at
 from workers.extract.text import PageView, checked_field, first, make_field, search
 
 KINDS = (  # (folded pattern, hr_document_kind)
@@ -82,9 +83,8 @@ def _pesel(pages: Sequence[PageView]) -> ExtractedField | None:
 
 
 def _date_at(page: PageView, offset: int) -> str | None:
-    """The date starting right at `offset` (lines joined), ISO formatted."""
-    dates = find_dates(page.text[offset : offset + 40].replace("\n", " "))
-    return dates[0].value.isoformat() if dates and dates[0].start <= 2 else None
+    found = date_at(page, offset)
+    return found.isoformat() if found else None
 
 
 def _employment(pages: Sequence[PageView]) -> list[ExtractedField]:

@@ -52,6 +52,12 @@ def date_after(
     return None
 
 
+def date_at(page: PageView, offset: int) -> date | None:
+    """The date printed right at `offset` ("zawarta w dniu |12 marca 2026 r."), lines joined."""
+    dates = find_dates(page.text[offset : offset + 40].replace("\n", " "))
+    return dates[0].value if dates and dates[0].start <= 3 else None
+
+
 def parse_number(text: str) -> str | None:
     """A document number at the start of `text`: "FV/2026/03/117", "F 12/2026", "2026-0001"."""
     words = text.split()[:2]
