@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from app import health
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker
+from app.documents import classes
 from app.documents import endpoints as documents
 from app.errors import install_error_handlers
 from app.storage import BlobStore
@@ -37,6 +38,7 @@ def create_app(
     app.state.blob_store = blob_store or build_blob_store(settings)
     api = APIRouter(prefix="/api/v1")
     api.include_router(documents.router)
+    api.include_router(classes.router)
     app.include_router(api)
     app.include_router(health.router)
     install_error_handlers(app)

@@ -208,3 +208,17 @@ class UploadAccepted(BaseModel):
     size: int
     media_type: str
     status: str
+
+
+class DocumentClassIn(BaseModel):
+    """A kind of document; workflows and retention rules attach to it in later releases."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$", description="e.g. purchase_order")
+    name_en: str = Field(min_length=1, max_length=200)
+    name_pl: str = Field(min_length=1, max_length=200)
+
+
+class DocumentClassOut(DocumentClassIn):
+    model_config = ConfigDict(from_attributes=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -115,3 +116,27 @@ def test_unchanged_edit_keeps_the_revision(client: httpx.Client, document: dict[
         f"/documents/{document['id']}", json={"title": "Umowa najmu"}, headers={"If-Match": "*"}
     )
     assert response.json()["revision"] == 1
+
+
+def test_admin_adds_a_class_and_documents_use_it(client: httpx.Client) -> None:
+    code = f"purchase_order_{uuid.uuid4().hex[:8]}"  # classes are not emptied between tests
+    created = client.post(
+        "/document-classes",
+        json={"code": code, "name_en": "Purchase order", "name_pl": "Zamówienie"},
+    )
+    assert created.status_code == 201
+    assert code in {c["code"] for c in client.get("/document-classes").json()}
+    again = client.post("/document-classes", json={"code": code, "name_en": "x", "name_pl": "y"})
+    assert again.status_code == 409
+    assert (
+        client.post(
+            "/document-classes", json={"code": "Bad Code", "name_en": "x", "name_pl": "y"}
+        ).status_code
+        == 422
+    )
+    uploaded = client.post(
+        "/documents",
+        files={"file": ("zam.pdf", samples.pdf("po"))},
+        data={"class": code},
+    )
+    assert uploaded.status_code == 202

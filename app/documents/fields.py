@@ -14,6 +14,12 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+
+from app.audit.service import record
+from app.documents.models import Document, DocumentField
+from app.errors import Unprocessable
+from schemas.documents import FieldOut
+from workers.extract.fields import KNOWN_FIELDS, FieldSource, FieldStatus
 from workers.extract.identifiers import (
     is_valid_iban,
     is_valid_ksef_number,
@@ -21,12 +27,6 @@ from workers.extract.identifiers import (
     mask_pesel,
     normalise_nip,
 )
-
-from app.audit.service import record
-from app.documents.models import Document, DocumentField
-from app.errors import Unprocessable
-from schemas.documents import FieldOut
-from workers.extract.fields import KNOWN_FIELDS, FieldSource, FieldStatus
 
 REVIEW_THRESHOLD = 0.8
 _MONEY_FIELDS = {"net_total", "vat_total", "gross_total", "contract_value"}
