@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app.storage.s3 import S3BlobStore
-from tests import samples
+from tests import samples, scans
 from tests.conftest import LiveServer, MotoS3
 from workers import runtime
 from workers.app import PROCESSING_QUEUE, connected
@@ -290,3 +290,31 @@ def test_sigkilled_worker_job_completes_once_after_restart(
         page_rows = conn.execute(text("SELECT count(*) FROM document_pages")).scalar_one()
     assert processed == 1
     assert page_rows == 8
+
+
+@pytest.mark.parametrize("blob_store", ["local"], indirect=True)
+def test_every_limit_fails_its_document_with_a_reason(
+    client: httpx.Client, server: LiveServer, engine: Engine
+) -> None:
+    strict = server.settings.model_copy(update={"max_pages": 2, "page_timeout_seconds": 0.001})
+    runtime.configure(strict, engine=engine, store=server.store)
+    bomb = upload(client, scans.png_claiming(40_000, 40_000), "bomb.png")
+    long = upload(client, samples.scan_tiff([["a"], ["b"], ["c"]]), "long.tiff")
+    slow = upload(client, samples.scan_png(["Faktura VAT nr FV/1/2026"]), "slow.png")
+    cut = upload(client, scans.truncated(samples.jpeg("cut")), "cut.jpg")
+    good = upload(client, samples.ksef_fa3("FV/12/2026"), "fa3.xml")
+
+    assert server.settings.database_url is not None
+    with connected(server.settings.database_url) as app:
+        app.run_worker(wait=False, queues=[PROCESSING_QUEUE], install_signal_handlers=False)
+
+    reasons = {
+        name: client.get(f"/documents/{document_id}").json()
+        for name, document_id in {"bomb": bomb, "long": long, "slow": slow, "cut": cut}.items()
+    }
+    assert {name: d["status"] for name, d in reasons.items()} == dict.fromkeys(reasons, "failed")
+    assert "megapixels" in reasons["bomb"]["status_reason"]
+    assert "over the limit of 2" in reasons["long"]["status_reason"]
+    assert "longer than" in reasons["slow"]["status_reason"]
+    assert "damaged or truncated" in reasons["cut"]["status_reason"]
+    assert client.get(f"/documents/{good}").json()["status"] == "processed"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+import threading
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
@@ -112,17 +113,24 @@ def check_page_pixels(number: int, size: tuple[int, int], limits: PageLimits, at
 # ---------------------------------------------------------------------------------------- PDF
 
 
+# PDFium is not thread-safe: in one process, one thread at a time uses it (a worker running
+# several documents at once has several threads). Everything opened is closed inside the
+# block, so no PDFium finalizer runs later in another thread.
+_PDFIUM = threading.RLock()
+
+
 @contextmanager
 def open_pdf(path: Path) -> Iterator[Any]:
     """The pypdfium2 document, closed afterwards; a PDF that cannot be opened is rejected."""
-    try:
-        pdf = pypdfium2.PdfDocument(path)
-    except pypdfium2.PdfiumError as error:
-        raise _pdf_rejection(error) from error
-    try:
-        yield pdf
-    finally:
-        pdf.close()
+    with _PDFIUM:
+        try:
+            pdf = pypdfium2.PdfDocument(path)
+        except pypdfium2.PdfiumError as error:
+            raise _pdf_rejection(error) from error
+        try:
+            yield pdf
+        finally:
+            pdf.close()
 
 
 def _pdf_rejection(error: Any) -> Exception:
@@ -209,7 +217,11 @@ def _read_pdf(path: Path, limits: PageLimits, executor: Executor | None) -> list
 
 def rasterise(page: Any, *, dpi: float, grayscale: bool) -> Image.Image:
     bitmap = page.render(scale=dpi / 72, grayscale=grayscale)
-    image: Image.Image = bitmap.to_pil()
+    try:
+        # A copy: `to_pil` shares the bitmap's buffer, which is freed right here.
+        image: Image.Image = bitmap.to_pil().copy()
+    finally:
+        bitmap.close()
     return image
 
 

@@ -291,8 +291,7 @@ def correct_fields(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> JSONResponse:
     """Correct extracted fields by hand (source `manual`); reprocessing never overwrites them."""
-    current = service.get_document(session, document_id).revision
-    expected, via_if_match = _expected_revision(if_match, patch.revision, current)
+    expected, via_if_match = _edit_precondition(session, document_id, if_match, patch.revision)
     document = service.correct_fields(
         session,
         document_id=document_id,
@@ -382,6 +381,14 @@ def list_versions(document_id: uuid.UUID, session: SessionDep) -> list[VersionOu
     return [VersionOut.model_validate(v) for v in versions]
 
 
+def _edit_precondition(
+    session: Session, document_id: uuid.UUID, if_match: str | None, body_revision: int | None
+) -> tuple[int, bool]:
+    """The revision an edit was made against, from If-Match or the body; 428 without either."""
+    current = service.get_document(session, document_id).revision
+    return _expected_revision(if_match, body_revision, current)
+
+
 def _expected_revision(
     if_match: str | None, body_revision: int | None, current: int
 ) -> tuple[int, bool]:
@@ -415,8 +422,7 @@ def update_document(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> JSONResponse:
     """Edit title, tags, class, external reference or custom fields against a known revision."""
-    current = service.get_document(session, document_id).revision
-    expected, via_if_match = _expected_revision(if_match, patch.revision, current)
+    expected, via_if_match = _edit_precondition(session, document_id, if_match, patch.revision)
     document = service.update_metadata(
         session,
         document_id=document_id,
