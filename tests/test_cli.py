@@ -85,6 +85,7 @@ class Serve:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCARCHIVE_")}
         env.pop("DATABASE_URL", None)
+        self.env = env
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
             cwd=workdir,
@@ -159,6 +160,17 @@ def test_serve_on_embedded_defaults_round_trip_and_clean_stops(workdir: Path) ->
     ):
         assert time.monotonic() < deadline, "the embedded worker did not process the upload"
         time.sleep(0.3)
+    (workdir / "inbox.png").write_bytes(samples.png("shared"))
+    imported = subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", "inbox.png"],
+        cwd=workdir,
+        env=serve.env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert httpx.get(serve.url + "/readyz").status_code == 200, "import stopped serve's database"
     assert serve.stop(signal.SIGTERM) == 0
     assert _wait_gone(pgdata, seconds=1) == []
     assert _workers_of(workdir) == []
@@ -173,6 +185,7 @@ def test_serve_on_embedded_defaults_round_trip_and_clean_stops(workdir: Path) ->
 
     again = Serve(workdir)
     listed = httpx.get(again.url + "/api/v1/documents").json()["items"]
-    assert {d["id"] for d in listed} == {document_id, invoice["id"]}
+    assert len(listed) == 3  # the upload, the invoice and the imported scan
+    assert {document_id, invoice["id"]} <= {d["id"] for d in listed}
     assert again.stop(signal.SIGINT) == 0
     assert _wait_gone(pgdata, seconds=1) == []

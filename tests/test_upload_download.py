@@ -233,3 +233,16 @@ def test_openapi_declares_problem_responses(client: httpx.Client, server: LiveSe
     for status in ("400", "409", "413", "415", "422", "503"):
         assert "application/problem+json" in upload_op["responses"][status]["content"]
     assert "multipart/form-data" in upload_op["requestBody"]["content"]
+
+
+def test_originals_are_never_active_content(client: httpx.Client) -> None:
+    xml = client.post("/documents", files={"file": ("fa.xml", samples.ksef_fa3("X/1"))}).json()
+    png = client.post("/documents", files={"file": ("a.png", samples.png("csp"))}).json()
+
+    inline_xml = client.get(f"/documents/{xml['id']}/content", params={"disposition": "inline"})
+    inline_png = client.get(f"/documents/{png['id']}/content", params={"disposition": "inline"})
+
+    assert inline_xml.headers["content-disposition"].startswith("attachment;")
+    assert inline_xml.headers["content-security-policy"] == "sandbox"
+    assert inline_png.headers["content-disposition"].startswith("inline;")
+    assert inline_png.headers["content-security-policy"] == "sandbox"

@@ -20,9 +20,9 @@ from sqlalchemy.engine import Engine
 from app.storage.s3 import S3BlobStore
 from tests import samples, scans
 from tests.conftest import LiveServer, MotoS3
-from workers import runtime
+from workers import processing, results, runtime
 from workers.app import PROCESSING_QUEUE, connected
-from workers.tasks import retry_stalled
+from workers.tasks import retry_stalled, sweep_pending
 
 RunWorker = Callable[..., None]
 
@@ -220,6 +220,8 @@ def test_transient_store_failure_is_retried(
     waiting = client.get(f"/documents/{document_id}").json()
     assert waiting["status"] == "pending"
     assert waiting["status_reason"].startswith("will retry")
+    # A reprocess request while the retry waits joins it instead of colliding with it.
+    assert client.post(f"/documents/{document_id}/reprocess").status_code == 202
 
     runtime.configure(server.settings, engine=engine, store=server.store)
     deadline = time.monotonic() + 30
@@ -229,6 +231,14 @@ def test_transient_store_failure_is_retried(
         with connected(server.settings.database_url) as app:
             app.run_worker(wait=False, queues=[PROCESSING_QUEUE], install_signal_handlers=False)
     assert client.get(f"/documents/{document_id}").json()["processing_attempts"] == 2
+    with engine.connect() as conn:
+        left = conn.execute(
+            text(
+                "SELECT status::text, count(*) FROM procrastinate_jobs "
+                "WHERE task_name = 'documents.process' GROUP BY 1"
+            )
+        ).all()
+    assert left == []  # succeeded jobs are deleted; nothing stuck in todo or doing
 
 
 async def _retry_stalled(database_url: str) -> int:
@@ -318,3 +328,79 @@ def test_every_limit_fails_its_document_with_a_reason(
     assert "longer than" in reasons["slow"]["status_reason"]
     assert "damaged or truncated" in reasons["cut"]["status_reason"]
     assert client.get(f"/documents/{good}").json()["status"] == "processed"
+
+
+def test_clearing_a_field_survives_reprocessing(
+    client: httpx.Client, run_worker: RunWorker
+) -> None:
+    document_id = upload(client, samples.ksef_fa3("FV/13/2026"), "fa3.xml")
+    run_worker()
+    cleared = client.patch(
+        f"/documents/{document_id}/fields", json={"fields": {"buyer_nip": None}, "revision": 1}
+    )
+    assert cleared.status_code == 200
+    client.post(f"/documents/{document_id}/reprocess")
+    run_worker()
+    by_name = {f["name"]: f for f in client.get(f"/documents/{document_id}").json()["fields"]}
+    assert by_name["buyer_nip"]["value"] is None
+    assert by_name["buyer_nip"]["source"] == "manual"
+
+
+def test_confirming_an_extracted_value_is_a_recorded_change(
+    client: httpx.Client, run_worker: RunWorker, engine: Engine
+) -> None:
+    document_id = upload(client, samples.ksef_fa3("FV/14/2026"), "fa3.xml")
+    run_worker()
+    confirmed = client.patch(
+        f"/documents/{document_id}/fields",
+        json={"fields": {"invoice_number": "FV/14/2026"}, "revision": 1},
+    ).json()
+    assert confirmed["revision"] == 2
+    assert {f["name"]: f["source"] for f in confirmed["fields"]}["invoice_number"] == "manual"
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM audit_events WHERE action = 'document.fields_corrected'")
+            ).scalar_one()
+            == 1
+        )
+
+
+def test_reprocess_requested_during_a_run_is_not_lost(
+    client: httpx.Client, server: LiveServer, run_worker: RunWorker
+) -> None:
+    document_id = upload(client, samples.ksef_fa3("FV/15/2026"), "fa3.xml")
+    worker_runtime = runtime.current()
+    claim = processing._claim(worker_runtime, uuid.UUID(document_id))
+    assert claim is not None
+    outcome = processing._read(worker_runtime, claim)
+    assert client.post(f"/documents/{document_id}/reprocess").status_code == 202
+
+    results.save(worker_runtime, claim.document_id, claim.version_id, outcome)
+
+    assert client.get(f"/documents/{document_id}").json()["status"] == "pending"
+    run_worker()
+    document = client.get(f"/documents/{document_id}").json()
+    assert document["status"] == "processed"
+    assert document["processing_attempts"] == 2
+
+
+def test_sweeper_requeues_a_document_left_without_a_job(
+    client: httpx.Client, run_worker: RunWorker, engine: Engine
+) -> None:
+    document_id = upload(client, samples.ksef_fa3("FV/16/2026"), "fa3.xml")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM procrastinate_jobs"))
+        conn.execute(
+            text(
+                "UPDATE documents SET status = 'processing', "
+                "status_changed_at = now() - interval '1 hour' WHERE id = :id"
+            ),
+            {"id": uuid.UUID(document_id)},
+        )
+
+    assert sweep_pending(0) == 1
+    assert sweep_pending(0) == 0  # its job now waits: nothing more to do
+    run_worker()
+
+    assert client.get(f"/documents/{document_id}").json()["status"] == "processed"

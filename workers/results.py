@@ -6,6 +6,7 @@ entered (source `manual`), and the status and audit event are written with them.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import uuid
 from pathlib import Path
@@ -32,9 +33,11 @@ from workers.runtime import Runtime
 WORKER_ACTOR = "worker"
 
 
-def derived_key(version_id: uuid.UUID, name: str) -> str:
-    """Previews and thumbnails: derived objects, destroyed with their document."""
-    return f"derived/{version_id}/{name}"
+def derived_key(version_id: uuid.UUID, name: str, data: bytes) -> str:
+    """Previews and thumbnails: derived objects, destroyed with their document. The digest in
+    the name makes a changed preview a new object instead of a silent no-op on stores that
+    keep what a key already holds."""
+    return f"derived/{version_id}/{name}-{hashlib.sha256(data).hexdigest()[:16]}"
 
 
 def _put_bytes(store: BlobStore, key: str, data: bytes, tmp_dir: Path) -> None:
@@ -49,10 +52,10 @@ def _store_previews(runtime: Runtime, version_id: uuid.UUID, outcome: Outcome) -
     keys: dict[str, str] = {}
     tmp_dir = runtime.settings.tmp_dir
     if outcome.thumbnail is not None:
-        keys["thumbnail"] = derived_key(version_id, "thumbnail")
+        keys["thumbnail"] = derived_key(version_id, "thumbnail", outcome.thumbnail)
         _put_bytes(runtime.store, keys["thumbnail"], outcome.thumbnail, tmp_dir)
     for number, preview in enumerate(outcome.previews, start=1):
-        keys[f"page-{number}"] = derived_key(version_id, f"page-{number:04d}")
+        keys[f"page-{number}"] = derived_key(version_id, f"page-{number:04d}", preview)
         _put_bytes(runtime.store, keys[f"page-{number}"], preview, tmp_dir)
     return keys
 
@@ -61,8 +64,9 @@ def save(runtime: Runtime, document_id: uuid.UUID, version_id: uuid.UUID, outcom
     previews = _store_previews(runtime, version_id, outcome)
     with session_scope(runtime.sessionmaker) as session:
         document = session.get(Document, document_id, with_for_update=True)
-        if document is None or document.current_version_id != version_id:
-            return  # replaced meanwhile: the job queued for the new version takes over
+        if not _still_ours(document, version_id):
+            return
+        assert document is not None
         version = session.get(DocumentVersion, version_id)
         assert version is not None
         _replace_pages(session, version, outcome, previews)
@@ -171,11 +175,22 @@ def _record_class(session: Session, document: Document, outcome: Outcome) -> Non
         document.document_class = outcome.document_class if known else "other"
 
 
+def _still_ours(document: Document | None, version_id: uuid.UUID) -> bool:
+    """Whether this run's result still counts. A new version, or a reprocess request made
+    while it ran, set the document back to `pending` with a job queued: that job redoes it."""
+    return (
+        document is not None
+        and document.current_version_id == version_id
+        and document.status == DocumentStatus.processing
+    )
+
+
 def fail(runtime: Runtime, document_id: uuid.UUID, version_id: uuid.UUID, reason: str) -> None:
     with session_scope(runtime.sessionmaker) as session:
         document = session.get(Document, document_id, with_for_update=True)
-        if document is None or document.current_version_id != version_id:
+        if not _still_ours(document, version_id):
             return
+        assert document is not None
         set_status(document, DocumentStatus.failed, reason)
         record(
             session,

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.manager import JobManager
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.db import session_scope, utcnow
 from app.documents.jobs import PROCESS_QUEUE, PROCESS_TASK, enqueue_processing
@@ -46,18 +46,31 @@ def process_document(context: JobContext, document_id: str) -> None:
 @app.periodic(cron="*/5 * * * *", periodic_id="documents.sweep")
 @app.task(name="documents.sweep", queue=MAINTENANCE_QUEUE, queueing_lock="documents.sweep")
 def sweep_pending(timestamp: int) -> int:
-    """Queue documents left `pending` without a job (a safety net; uploads queue their job)."""
+    """Queue documents left `pending` or `processing` with no job waiting or running for them.
+
+    A safety net: uploads queue their job in their own transaction, but a job can still end
+    without settling its document (its last attempt failed while the database was away).
+    """
+    waiting_or_running = (
+        select(text("1"))
+        .select_from(text("procrastinate_jobs"))
+        .where(
+            text("lock = 'document:' || documents.id::text"),
+            text("status IN ('todo', 'doing')"),
+        )
+    )
     with session_scope(runtime.current().sessionmaker) as session:
         stuck = session.scalars(
             select(Document.id).where(
-                Document.status == DocumentStatus.pending,
+                Document.status.in_([DocumentStatus.pending, DocumentStatus.processing]),
                 Document.status_changed_at < utcnow() - STUCK_AFTER,
                 Document.current_version_id.is_not(None),
+                ~waiting_or_running.exists(),
             )
         ).all()
         queued = sum(enqueue_processing(session, document_id=doc_id) for doc_id in stuck)
     if queued:
-        log.warning("re-queued %d documents that were pending without a job", queued)
+        log.warning("re-queued %d documents left without a job", queued)
     return queued
 
 

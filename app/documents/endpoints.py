@@ -15,13 +15,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from app.db import session_scope
 from app.deps import ActorDep, SessionDep, SettingsDep, StoreDep
 from app.documents import repository, service
 from app.documents.content import ByteRange, content_disposition, etag, open_verified, parse_range
 from app.documents.fields import field_out, fields_of
 from app.documents.idempotency import fingerprint, run_once
 from app.documents.models import Document, DocumentPage, DocumentStatus
-from app.documents.sniff import sniff
+from app.documents.sniff import PDF, sniff
 from app.documents.upload import ReceivedForm, receive_form
 from app.errors import (
     BadRequest,
@@ -182,8 +183,9 @@ async def add_version(
     actor: ActorDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    # Refuse an unknown document before reading a possibly large body.
-    await run_in_threadpool(service.get_document, session, document_id)
+    # Refuse an unknown document before reading a possibly large body, in a session of its
+    # own: the request's session must not sit idle in a transaction while the body arrives.
+    await run_in_threadpool(_require_document, request, document_id)
     form = await _receive(request, settings)
     try:
         if form.fields:
@@ -202,6 +204,11 @@ async def add_version(
     finally:
         form.file.path.unlink(missing_ok=True)
     return _accepted(body, replayed)
+
+
+def _require_document(request: Request, document_id: uuid.UUID) -> None:
+    with session_scope(request.app.state.sessionmaker) as session:
+        service.get_document(session, document_id)
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
@@ -474,8 +481,13 @@ def download_content(
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, no-cache",
         "X-Content-Type-Options": "nosniff",
+        # Originals are untrusted: opened in a browser they may run no script. (PDFs get no
+        # sandbox: browsers refuse to show a PDF in a sandboxed document, and their viewers
+        # confine PDF scripts themselves.)
+        **({} if stored.media_type == PDF else {"Content-Security-Policy": "sandbox"}),
         "Content-Disposition": content_disposition(
-            stored.original_filename, inline=disposition == "inline"
+            stored.original_filename,
+            inline=disposition == "inline" and not stored.media_type.endswith("xml"),
         ),
     }
     if _matches(request.headers.get("if-none-match"), headers["ETag"]):

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
@@ -39,6 +39,7 @@ _SENSITIVE = {"pesel"}
 
 
 def field_out(field: DocumentField, *, unmask: bool = False) -> FieldOut:
+    """A cleared field (manual, value null) is shown as such: null, source `manual`."""
     value = field.value
     if field.name in _SENSITIVE and isinstance(value, str) and not unmask:
         value = mask_pesel(value)
@@ -140,7 +141,11 @@ def validated_value(name: str, value: Any) -> Any:
 def set_manual_fields(
     session: Session, *, document: Document, values: dict[str, Any], actor: str
 ) -> dict[str, dict[str, Any]]:
-    """Store corrections; `None` clears a field. Returns the changes for the audit trail."""
+    """Store corrections; `None` clears a field and keeps it cleared through reprocessing.
+
+    Confirming an extracted value as it is also counts: it becomes `manual`. Returns the
+    changes for the audit trail.
+    """
     clean = {name: None if v is None else validated_value(name, v) for name, v in values.items()}
     existing = {
         f.name: f
@@ -151,7 +156,9 @@ def set_manual_fields(
     changes = {
         name: {"from": existing[name].value if name in existing else None, "to": value}
         for name, value in clean.items()
-        if name not in existing or existing[name].value != value or value is None
+        if name not in existing
+        or existing[name].value != value
+        or existing[name].source != FieldSource.manual
     }
     for name, value in clean.items():
         _apply(session, document, existing.get(name), name, value, actor)
@@ -175,13 +182,6 @@ def _apply(
     value: Any,
     actor: str,
 ) -> None:
-    if value is None:
-        session.execute(
-            delete(DocumentField).where(
-                DocumentField.document_id == document.id, DocumentField.name == name
-            )
-        )
-        return
     if field is None:
         field = DocumentField(document_id=document.id, name=name)
         session.add(field)

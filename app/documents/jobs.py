@@ -10,17 +10,22 @@ import json
 import uuid
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 PROCESS_TASK = "documents.process"
 PROCESS_QUEUE = "documents"
 
+# Inserted only when no job for the document is waiting yet. procrastinate's own
+# queueing_lock is not used: its retry of a failed attempt would collide with a job queued
+# meanwhile and leave the document stuck; the per-document `lock` keeps jobs one at a time.
 _DEFER = text(
     """
     SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(
-        :queue, :task, 0, :lock, :queueing_lock, CAST(:args AS jsonb), NULL
+        :queue, :task, 0, :lock, NULL, CAST(:args AS jsonb), NULL
     )]::procrastinate_job_to_defer_v1[]))
+    WHERE NOT EXISTS (
+        SELECT 1 FROM procrastinate_jobs WHERE lock = :lock AND status = 'todo'
+    )
     """
 )
 
@@ -30,26 +35,19 @@ def processing_lock(document_id: uuid.UUID) -> str:
     return f"document:{document_id}"
 
 
-def enqueue_processing(session: Session, *, document_id: uuid.UUID, new: bool = False) -> bool:
+def enqueue_processing(session: Session, *, document_id: uuid.UUID) -> bool:
     """Queue `documents.process` for a document's current version.
 
     False when a job is already waiting for this document: that job reads the current version
-    when it starts, so it covers this request too. A `new` document cannot have one, which
-    spares the savepoint (two round trips on every upload).
+    when it starts, so it covers this request too.
     """
-    params = {
-        "queue": PROCESS_QUEUE,
-        "task": PROCESS_TASK,
-        "lock": processing_lock(document_id),
-        "queueing_lock": f"process:{document_id}",
-        "args": json.dumps({"document_id": str(document_id)}),
-    }
-    if new:
-        session.execute(_DEFER, params)
-        return True
-    try:
-        with session.begin_nested():
-            session.execute(_DEFER, params)
-    except IntegrityError:
-        return False
-    return True
+    queued = session.execute(
+        _DEFER,
+        {
+            "queue": PROCESS_QUEUE,
+            "task": PROCESS_TASK,
+            "lock": processing_lock(document_id),
+            "args": json.dumps({"document_id": str(document_id)}),
+        },
+    ).first()
+    return queued is not None

@@ -124,7 +124,7 @@ def ingest_document(
     document.current_version_id = version.id
     _audit_upload(session, "document.uploaded", document, version, actor, upload)
     session.flush()
-    enqueue_processing(session, document_id=document.id, new=True)
+    enqueue_processing(session, document_id=document.id)
     return _accepted(document, version)
 
 
