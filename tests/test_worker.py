@@ -253,13 +253,14 @@ def _worker_process(server: LiveServer, tmp_path: Path) -> subprocess.Popen[byte
         "DOCARCHIVE_DATABASE_URL": str(server.settings.database_url),
         "DOCARCHIVE_DATA_DIR": str(server.settings.data_dir),
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "worker"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with (tmp_path / "worker.log").open("ab") as log:  # read by a failing test's report
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 @pytest.mark.parametrize("blob_store", ["local"], indirect=True)
@@ -283,7 +284,8 @@ def test_sigkilled_worker_job_completes_once_after_restart(
     try:
         deadline = time.monotonic() + 120
         while client.get(f"/documents/{document_id}").json()["status"] != "processed":
-            assert time.monotonic() < deadline, "the job was not picked up again"
+            log = (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, f"the job was not picked up again:\n{log}"
             time.sleep(0.5)
     finally:
         second.send_signal(signal.SIGTERM)

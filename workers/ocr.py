@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import pytesseract  # type: ignore[import-untyped]
 from PIL import Image
 
+from workers.orphans import exit_with_parent
+
 LANGUAGES = "pol+eng"
 FIRST_PSM = 3  # fully automatic page segmentation, no OSD
 RETRY_PSMS = (6, 11)  # one uniform block of text; then sparse text, tried in this order
@@ -95,6 +97,11 @@ def limit_tesseract_threads() -> None:
     """Tesseract's OpenMP threads fight each other when pages already run one per core
     (DESIGN decision 4: 1.3 s per page instead of 4.6 s). pytesseract passes os.environ on."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def _init_pool_process() -> None:
+    limit_tesseract_threads()
+    exit_with_parent()
 
 
 def ink_share(image: Image.Image) -> float:
@@ -287,11 +294,11 @@ def ocr_pool(max_workers: int | None = None) -> ProcessPoolExecutor:
     fork of a multi-threaded parent) that has the page modules imported already.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["workers.pages"])
+    context.set_forkserver_preload(["workers.forkserver_preload", "workers.pages"])
     return ProcessPoolExecutor(
         max_workers=max_workers or os.cpu_count(),
         mp_context=context,
-        initializer=limit_tesseract_threads,
+        initializer=_init_pool_process,
     )
 
 
