@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.service import configure_audit_from_settings
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, disposing, session_scope
 from app.documents import service
@@ -82,6 +83,7 @@ def import_paths(
     console: Console | None = None,
 ) -> ImportReport:
     assert settings.database_url is not None
+    configure_audit_from_settings(settings)
     console = console or Console(stderr=True)
     store = build_blob_store(settings)
     fields = MetadataFields(document_class=document_class, tags=tags or [])

@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
 
 from app import health
+from app.audit.service import configure_audit_from_settings
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker
 from app.documents import classes
@@ -33,6 +34,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    configure_audit_from_settings(settings)
     app.state.engine = engine
     app.state.sessionmaker = build_sessionmaker(engine)
     app.state.blob_store = blob_store or build_blob_store(settings)

@@ -73,6 +73,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def scratch_database(database_url: str) -> Iterator[str]:
+    """An empty database on the same server, for tests that run migrations themselves."""
+    yield from _fresh_database(database_url)
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     engine = build_engine(database_url, pool_size=5)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.service import configure_audit_from_settings
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker
 from app.storage import BlobStore
@@ -54,6 +55,7 @@ def configure(
     if _current is not None:
         _current.close()
     assert settings.database_url is not None
+    configure_audit_from_settings(settings)
     engine = engine or build_engine(settings.database_url, pool_size=settings.db_pool_size)
     _current = Runtime(
         settings=settings,
