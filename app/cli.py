@@ -1,4 +1,4 @@
-"""The `docarchive` command: serve | worker | migrate | import | gc."""
+"""The `docarchive` command: serve | worker | migrate | import | verify | gc."""
 
 from __future__ import annotations
 
@@ -146,6 +146,29 @@ def _gc(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import build_engine, build_sessionmaker, disposing
+    from app.storage.factory import build_blob_store
+    from app.verify import verify_archive
+
+    with database(settings) as url, disposing(build_engine(url, pool_size=1)) as engine:
+        report = verify_archive(
+            build_sessionmaker(engine),
+            build_blob_store(settings),
+            settings,
+            check_hashes=not args.no_hash,
+        )
+    hashed = "sizes only" if args.no_hash else "sizes and SHA-256"
+    print(f"versions checked ({hashed}): {report.versions_checked}")
+    print(f"audit events in the chain: {report.audit_events}")
+    for problem in report.problems:
+        print(f"PROBLEM {problem}")
+    for key in report.orphan_blobs:
+        print(f"ORPHAN  {key} (no version; `docarchive gc` removes it)")
+    print("archive OK" if report.ok else "archive NOT OK")
+    return 0 if report.ok else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="docarchive", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +193,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--concurrency", type=int, help="documents processed at once")
     worker.set_defaults(run=_worker)
+
+    verify = commands.add_parser("verify", help="check blobs, hashes and the audit chain")
+    verify.add_argument("--no-hash", action="store_true", help="check sizes, skip re-hashing")
+    verify.set_defaults(run=_verify)
 
     gc = commands.add_parser("gc", help="remove orphan blobs and stale temporary files")
     gc.add_argument("--grace", type=int, help="minimum age in seconds (default from settings)")
