@@ -19,6 +19,7 @@ COPY app app
 COPY workers workers
 COPY schemas schemas
 COPY migrations migrations
+COPY docs/third-party.md docs/third-party.md
 RUN pip install --no-cache-dir -c .ci/constraints.txt . \
  && useradd --system --home /var/lib/docarchive --create-home docarchive
 

@@ -1,0 +1,1 @@
+"""Full-text search: Polish-aware terms in a PostgreSQL tsvector, filtered by permissions."""
