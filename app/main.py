@@ -12,6 +12,7 @@ from app.db import build_engine, build_sessionmaker
 from app.documents import classes
 from app.documents import endpoints as documents
 from app.errors import install_error_handlers
+from app.search import endpoints as search
 from app.storage import BlobStore
 from app.storage.factory import build_blob_store
 
@@ -41,6 +42,7 @@ def create_app(
     api = APIRouter(prefix="/api/v1")
     api.include_router(documents.router)
     api.include_router(classes.router)
+    api.include_router(search.router)
     app.include_router(api)
     app.include_router(health.router)
     install_error_handlers(app)

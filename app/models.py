@@ -10,6 +10,7 @@ from app.documents.models import (
     DocumentVersion,
     IdempotentRequest,
 )
+from app.search.models import DocumentSearch
 
 __all__ = [
     "AuditEvent",
@@ -18,6 +19,7 @@ __all__ = [
     "DocumentClass",
     "DocumentField",
     "DocumentPage",
+    "DocumentSearch",
     "DocumentVersion",
     "IdempotentRequest",
 ]

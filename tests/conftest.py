@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -26,6 +26,8 @@ from app.migrate import upgrade
 from app.storage import BlobStore
 from app.storage.local import LocalBlobStore
 from app.storage.s3 import S3BlobStore
+from workers import runtime
+from workers.app import PROCESSING_QUEUE, connected
 
 DATA_TABLES = ("audit_events", "idempotent_requests", "document_versions", "documents")
 QUEUE_TABLES = ("procrastinate_jobs",)
@@ -200,3 +202,29 @@ def server(settings: Settings, engine: Engine, blob_store: BlobStore) -> Iterato
 def client(server: LiveServer) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
+
+
+RunWorker = Callable[..., None]
+
+
+@pytest.fixture
+def run_worker(server: LiveServer, engine: Engine) -> Iterator[RunWorker]:
+    """Process what is queued, in this process, with the server's settings and store."""
+    worker_runtime = runtime.configure(server.settings, engine=engine, store=server.store)
+
+    def run(**options: object) -> None:
+        assert server.settings.database_url is not None
+        with connected(server.settings.database_url) as app:
+            app.run_worker(
+                wait=False, queues=[PROCESSING_QUEUE], install_signal_handlers=False, **options
+            )
+
+    yield run
+    worker_runtime.reset_executor()
+
+
+def upload(client: httpx.Client, content: bytes, filename: str, **data: str) -> str:
+    response = client.post("/documents", files={"file": (filename, content)}, data=data)
+    assert response.status_code == 202, response.text
+    document_id: str = response.json()["id"]
+    return document_id

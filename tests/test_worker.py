@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,35 +18,10 @@ from sqlalchemy.engine import Engine
 
 from app.storage.s3 import S3BlobStore
 from tests import samples, scans
-from tests.conftest import LiveServer, MotoS3
+from tests.conftest import LiveServer, MotoS3, RunWorker, upload
 from workers import processing, results, runtime
 from workers.app import PROCESSING_QUEUE, connected
 from workers.tasks import retry_stalled, sweep_pending
-
-RunWorker = Callable[..., None]
-
-
-@pytest.fixture
-def run_worker(server: LiveServer, engine: Engine) -> Iterator[RunWorker]:
-    """Process what is queued, in this process, with the server's settings and store."""
-    worker_runtime = runtime.configure(server.settings, engine=engine, store=server.store)
-
-    def run(**options: object) -> None:
-        assert server.settings.database_url is not None
-        with connected(server.settings.database_url) as app:
-            app.run_worker(
-                wait=False, queues=[PROCESSING_QUEUE], install_signal_handlers=False, **options
-            )
-
-    yield run
-    worker_runtime.reset_executor()
-
-
-def upload(client: httpx.Client, content: bytes, filename: str, **data: str) -> str:
-    response = client.post("/documents", files={"file": (filename, content)}, data=data)
-    assert response.status_code == 202, response.text
-    document_id: str = response.json()["id"]
-    return document_id
 
 
 def fields(document: dict[str, object]) -> dict[str, object]:

@@ -25,6 +25,7 @@ from app.documents.models import (
     DocumentVersion,
 )
 from app.documents.service import set_status
+from app.search.index import index_document
 from app.storage import BlobStore
 from workers.extract.fields import ExtractedField, FieldSource
 from workers.readers import Outcome
@@ -74,6 +75,8 @@ def save(runtime: Runtime, document_id: uuid.UUID, version_id: uuid.UUID, outcom
         _record_version_facts(version, outcome, previews)
         _record_class(session, document, outcome)
         set_status(document, DocumentStatus.processed)
+        # searchable the moment the status says processed: same transaction
+        index_document(session, document.id)
         record(
             session,
             actor=WORKER_ACTOR,

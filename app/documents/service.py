@@ -24,6 +24,7 @@ from app.errors import (
     Unprocessable,
 )
 from app.locks import lock_blob
+from app.search.index import index_document
 from app.storage import BlobStore, BlobStoreUnavailable, blob_key
 from schemas.documents import (
     DocumentOut,
@@ -254,6 +255,7 @@ def update_metadata(
             document_id=document.id,
             details={"revision": document.revision, "changes": _jsonable(changes)},
         )
+        index_document(session, document.id)
     session.flush()
     return get_document(session, document_id)
 
@@ -282,6 +284,7 @@ def correct_fields(
     _check_revision(document, expected_revision, stale_is_conflict=stale_is_conflict)
     if set_manual_fields(session, document=document, values=values, actor=actor.name):
         document.revision += 1
+        index_document(session, document.id)
     session.flush()
     return get_document(session, document_id)
 

@@ -23,6 +23,7 @@ __all__ = [
     "fold",
     "index_terms",
     "normalise_word",
+    "phrase_terms",
     "query_terms",
     "terms_version",
     "to_tsvector_text",
@@ -162,6 +163,12 @@ def query_terms(text: str) -> list[str]:
     only the whole form of an identifier, so that every query term is among the index terms of
     the same text however the identifier was written there."""
     return list(dict.fromkeys(term.text for term in _terms(text) if term.canonical))
+
+
+def phrase_terms(text: str) -> list[tuple[str, int]]:
+    """The terms a query must find with their positions among the text's index terms: a phrase
+    asks for the same distances, as an identifier or an amount also indexes its parts."""
+    return [(term.text, position) for position, term in enumerate(_terms(text)) if term.canonical]
 
 
 def to_tsvector_text(text: str) -> str:
