@@ -1,5 +1,8 @@
 """Imported by the OCR pool's fork server only: it ends when its worker process is gone."""
 
-from workers.orphans import exit_with_parent
+import os
 
-exit_with_parent()
+from workers.orphans import OWNER_ENV, exit_with_parent_pid
+
+if OWNER_ENV in os.environ:
+    exit_with_parent_pid(int(os.environ[OWNER_ENV]))

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pytesseract  # type: ignore[import-untyped]
 from PIL import Image
 
-from workers.orphans import exit_with_parent
+from workers.orphans import OWNER_ENV, exit_with_pool_owner
 
 LANGUAGES = "pol+eng"
 FIRST_PSM = 3  # fully automatic page segmentation, no OSD
@@ -101,7 +101,7 @@ def limit_tesseract_threads() -> None:
 
 def _init_pool_process() -> None:
     limit_tesseract_threads()
-    exit_with_parent()
+    exit_with_pool_owner()
 
 
 def ink_share(image: Image.Image) -> float:
@@ -294,6 +294,8 @@ def ocr_pool(max_workers: int | None = None) -> ProcessPoolExecutor:
     fork of a multi-threaded parent) that has the page modules imported already.
     """
     context = multiprocessing.get_context("forkserver")
+    # The fork server inherits the owner's pid and ends when that process is gone.
+    os.environ[OWNER_ENV] = str(os.getpid())
     context.set_forkserver_preload(["workers.forkserver_preload", "workers.pages"])
     return ProcessPoolExecutor(
         max_workers=max_workers or os.cpu_count(),
