@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import io
 import random
 import struct
@@ -185,3 +186,8 @@ def tiff_claiming(width: int, height: int) -> bytes:
 
 def truncated(data: bytes, keep: float = 0.5) -> bytes:
     return data[: int(len(data) * keep)]
+
+
+def similarity(expected: str, read: str) -> float:
+    """How close OCR came to the rendered text, whitespace aside (difflib ratio, 0..1)."""
+    return difflib.SequenceMatcher(None, " ".join(expected.split()), " ".join(read.split())).ratio()

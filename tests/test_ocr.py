@@ -3,7 +3,6 @@ page segmentation retries, time limit and the process pool's environment."""
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -12,13 +11,10 @@ import pytest
 from PIL import Image
 
 from tests import scans
+from tests.scans import similarity
 from workers.ocr import OcrTimeout, ocr_pool, parse_tsv, read_image, words_to_text
 
 KEY_WORDS = ("FV/2026/03/117", "Przedsiębiorstwo", "Żółw", "Zapłacono", "1 234,56 zł")
-
-
-def similarity(expected: str, read: str) -> float:
-    return difflib.SequenceMatcher(None, " ".join(expected.split()), " ".join(read.split())).ratio()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ OCR of scanned pages and images, and the rejection of hostile or broken files.""
 
 from __future__ import annotations
 
-import difflib
 import io
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -13,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tests import scans
+from tests.scans import similarity
 from workers.ocr import ocr_pool
 from workers.pages import DocumentRejected, PageLimits, read_pages
 from workers.previews import render_previews
@@ -20,10 +20,6 @@ from workers.previews import render_previews
 PDF, TIFF, PNG, JPEG = "application/pdf", "image/tiff", "image/png", "image/jpeg"
 DEFAULT_LIMITS = PageLimits()
 SECOND_PAGE = ("Druga strona: gęślą jaźń", "Termin płatności: 14 dni", "Kwota: 987,65 zł")
-
-
-def similarity(expected: str, read: str) -> float:
-    return difflib.SequenceMatcher(None, " ".join(expected.split()), " ".join(read.split())).ratio()
 
 
 @pytest.fixture(scope="module")
