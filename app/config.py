@@ -60,7 +60,6 @@ class Settings(BaseSettings):
         description="Multipart part size; the SDK holds a few parts in memory per upload.",
     )
     max_upload_bytes: int = Field(1024**3, gt=0, description="Largest accepted file, in bytes.")
-    max_metadata_bytes: int = Field(64 * 1024, gt=0, description="Largest custom-fields JSON.")
     verify_before_send_bytes: int = Field(
         64 * 1024 * 1024,
         ge=0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -33,7 +32,3 @@ def chain_batch(*, after_id: int | None, limit: int) -> Select[Any]:
 
 def chain_head() -> Select[int, str]:
     return select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-
-
-def events_of_document(document_id: uuid.UUID) -> Select[AuditEvent]:
-    return select(AuditEvent).where(AuditEvent.document_id == document_id).order_by(AuditEvent.id)

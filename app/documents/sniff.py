@@ -24,7 +24,6 @@ TIFF = "image/tiff"
 PNG = "image/png"
 JPEG = "image/jpeg"
 KSEF_XML = "application/vnd.ksef+xml"
-ACCEPTED = frozenset({PDF, TIFF, PNG, JPEG, KSEF_XML})
 
 # (signature, offset, media type) for what we refuse but want to name.
 _OTHER_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (

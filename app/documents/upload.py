@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -306,8 +306,3 @@ def _complete(collector: _FormCollector) -> ReceivedForm:
     if collector.spooler is None:
         raise Unprocessable("no file was sent: use the form field 'file'")
     return ReceivedForm(file=collector.spooler.finish(), fields=collector.fields)
-
-
-def iter_file(path: Path, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        yield from iter(lambda: handle.read(chunk_size), b"")
