@@ -25,11 +25,12 @@ from app.db import build_engine, build_sessionmaker, disposing, session_scope
 from app.documents import service
 from app.documents.upload import spool_path
 from app.errors import DomainError, DuplicateContent
+from app.security.principal import system_actor
 from app.storage import BlobStore
 from app.storage.factory import build_blob_store
 from schemas.documents import MetadataFields
 
-IMPORT_ACTOR = service.Actor(name="import")
+IMPORT_ACTOR = system_actor("import")
 
 
 @dataclass

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import transaction
-from app.documents.service import Actor
 from app.errors import DatabaseUnavailable
+from app.security.principal import Actor
 from app.storage import BlobStore
 
 

@@ -11,15 +11,29 @@ from app.documents.models import (
     IdempotentRequest,
 )
 from app.search.models import DocumentSearch
+from app.security.models import (
+    ApiToken,
+    BrowserSession,
+    ClassPermission,
+    DocumentGrant,
+    LoginAttempt,
+    User,
+)
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "Base",
+    "BrowserSession",
+    "ClassPermission",
     "Document",
     "DocumentClass",
     "DocumentField",
+    "DocumentGrant",
     "DocumentPage",
     "DocumentSearch",
     "DocumentVersion",
     "IdempotentRequest",
+    "LoginAttempt",
+    "User",
 ]

@@ -29,7 +29,14 @@ from app.storage.s3 import S3BlobStore
 from workers import runtime
 from workers.app import PROCESSING_QUEUE, connected
 
-DATA_TABLES = ("audit_events", "idempotent_requests", "document_versions", "documents")
+DATA_TABLES = (
+    "audit_events",
+    "idempotent_requests",
+    "document_versions",
+    "documents",
+    "users",
+    "login_attempts",
+)
 QUEUE_TABLES = ("procrastinate_jobs",)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from app.errors import (
 )
 from app.locks import lock_blob
 from app.search.index import index_document
+from app.security.principal import Actor
 from app.storage import BlobStore, BlobStoreUnavailable, blob_key
 from schemas.documents import (
     DocumentOut,
@@ -34,13 +34,6 @@ from schemas.documents import (
     UploadAccepted,
     VersionOut,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is acting; the security issue replaces the anonymous development actor."""
-
-    name: str
 
 
 def get_document(session: Session, document_id: uuid.UUID) -> Document:
