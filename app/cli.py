@@ -1,10 +1,9 @@
-"""The `docarchive` command: serve | worker | migrate | import | verify | gc."""
+"""The `docarchive` command: serve | worker | migrate | import | verify | gc | user | audit."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from app.audit.service import configure_audit_from_settings
 from app.config import Settings
 from app.supervise import worker_subprocess
 
@@ -28,6 +28,9 @@ def database(settings: Settings) -> Iterator[str]:
 
     with embedded_postgres(settings.postgres_dir) as url:
         yield url
+
+
+_ROLES = ("admin", "archivist", "accountant", "approver", "hr", "clerk", "auditor")
 
 
 class _StopRequested(Exception):
@@ -55,12 +58,34 @@ def _run_server(settings: Settings, args: argparse.Namespace) -> int:
 
     with database(settings) as url:
         upgrade(url)
+        _announce_first_admin(url)
         app = create_app(settings.model_copy(update={"database_url": url}))
         embedded = settings.database_url is None
         run_worker = settings.run_worker if settings.run_worker is not None else embedded
-        with worker_subprocess(url) if run_worker else contextlib.nullcontext():
+        with (
+            worker_subprocess(url) if run_worker else contextlib.nullcontext(),
+            _hot_folder_thread(settings, url),
+        ):
             _run_uvicorn(app, settings, args)
     return 0
+
+
+def _announce_first_admin(url: str) -> None:
+    from app.db import build_engine, build_sessionmaker, disposing, session_scope
+    from app.security.service import ensure_first_admin
+
+    with (
+        disposing(build_engine(url, pool_size=1)) as engine,
+        session_scope(build_sessionmaker(engine)) as session,
+    ):
+        password = ensure_first_admin(session)
+    if password is not None:
+        print(
+            "\n  First start: created the account 'admin' with the password\n"
+            f"      {password}\n"
+            "  It is shown this once. Log in and change it (POST /api/v1/me/password).\n",
+            flush=True,
+        )
 
 
 def _run_uvicorn(app: Any, settings: Settings, args: argparse.Namespace) -> None:
@@ -71,6 +96,8 @@ def _run_uvicorn(app: Any, settings: Settings, args: argparse.Namespace) -> None
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level="info",
+        log_config=None,  # our handlers (app.observability.logs); one line per request
+        access_log=False,
         ws="none",
         timeout_graceful_shutdown=10,
     )
@@ -146,6 +173,20 @@ def _gc(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import build_engine, build_sessionmaker, disposing
+    from app.migrate import upgrade
+    from app.search.pesel import configure_pesel_key
+    from app.search.reindex import reindex_with_progress
+
+    configure_pesel_key(settings)
+    with database(settings) as url, disposing(build_engine(url, pool_size=1)) as engine:
+        upgrade(url)
+        report = reindex_with_progress(build_sessionmaker(engine), everything=args.all)
+    print(f"search rows rebuilt: {report.reindexed} (terms version {report.version})")
+    return 0
+
+
 def _verify(settings: Settings, args: argparse.Namespace) -> int:
     from app.db import build_engine, build_sessionmaker, disposing
     from app.storage.factory import build_blob_store
@@ -167,6 +208,81 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
         print(f"ORPHAN  {key} (no version; `docarchive gc` removes it)")
     print("archive OK" if report.ok else "archive NOT OK")
     return 0 if report.ok else 1
+
+
+def _user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import build_engine, build_sessionmaker, disposing, session_scope
+    from app.errors import DomainError
+    from app.migrate import upgrade
+    from app.security.models import Role
+    from app.security.principal import system_actor
+    from app.security.secrets import new_password
+    from app.security.service import create_user
+
+    roles = set(args.role or []) | ({Role.admin.value} if args.admin else set())
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else new_password()
+    with database(settings) as url, disposing(build_engine(url, pool_size=1)) as engine:
+        upgrade(url)
+        configure_audit_from_settings(settings)
+        try:
+            with session_scope(build_sessionmaker(engine)) as session:
+                create_user(
+                    session,
+                    username=args.username,
+                    password=password,
+                    roles=sorted(roles),
+                    display_name=args.name,
+                    actor=system_actor("cli"),
+                )
+        except DomainError as exc:
+            print(f"docarchive: {exc.detail}", file=sys.stderr)
+            return 1
+    print(f"created user {args.username} with roles {', '.join(sorted(roles)) or '(none)'}")
+    if not args.password_stdin:
+        print(f"password (shown once): {password}")
+    return 0
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from app.audit.chain import derive_audit_key
+    from app.audit.verify import verify_chain
+    from app.db import build_engine, build_sessionmaker, disposing, session_scope
+
+    key = derive_audit_key(settings.secret_key.get_secret_value())
+    with (
+        database(settings) as url,
+        disposing(build_engine(url, pool_size=1)) as engine,
+        session_scope(build_sessionmaker(engine)) as session,
+    ):
+        report = verify_chain(session, key=key)
+    print(f"audit events checked: {report.events} (keyed {report.keyed}, unkeyed {report.unkeyed})")
+    if report.first_break is None:
+        print("audit chain intact")
+        return 0
+    brk = report.first_break
+    print(f"FIRST BAD EVENT {brk.id}: {brk.kind}: {brk.detail}")
+    print(f"events at which the chain breaks: {report.broken}")
+    return 1
+
+
+def _hot_folder_thread(settings: Settings, url: str) -> contextlib.AbstractContextManager[None]:
+    from app.intake.commands import hot_folder_thread
+
+    return hot_folder_thread(settings, url)
+
+
+def _watch(settings: Settings, args: argparse.Namespace) -> int:
+    from app.intake.commands import run_watch
+
+    with database(settings) as url:
+        return run_watch(settings, url, Path(args.folder))
+
+
+def _imap(settings: Settings, args: argparse.Namespace) -> int:
+    from app.intake.commands import run_imap_poll
+
+    with database(settings) as url:
+        return run_imap_poll(settings, url)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -198,21 +314,59 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--no-hash", action="store_true", help="check sizes, skip re-hashing")
     verify.set_defaults(run=_verify)
 
+    user = commands.add_parser("user", help="manage accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    user_create = user_commands.add_parser("create", help="create an account")
+    user_create.add_argument("username")
+    user_create.add_argument("--admin", action="store_true", help="give the admin role")
+    user_create.add_argument(
+        "--role", action="append", help="a role (repeatable): " + ", ".join(_ROLES)
+    )
+    user_create.add_argument("--name", help="display name")
+    user_create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (default: generate and print one)",
+    )
+    user_create.set_defaults(run=_user_create)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_verify = audit_commands.add_parser(
+        "verify", help="check the hash chain; names the first altered, deleted or inserted event"
+    )
+    audit_verify.set_defaults(run=_audit_verify)
+
+    reindex = commands.add_parser(
+        "reindex", help="rebuild search rows of an older terms version (or all of them)"
+    )
+    reindex.add_argument(
+        "--all", action="store_true", help="rebuild every row (e.g. after a secret key change)"
+    )
+    reindex.set_defaults(run=_reindex)
+
     gc = commands.add_parser("gc", help="remove orphan blobs and stale temporary files")
     gc.add_argument("--grace", type=int, help="minimum age in seconds (default from settings)")
     gc.set_defaults(run=_gc)
+    watch = commands.add_parser("watch", help="ingest files dropped into a folder (hot folder)")
+    watch.add_argument("folder", metavar="DIR", help="folder to watch; done/ and failed/ inside")
+    watch.set_defaults(run=_watch)
+
+    mail = commands.add_parser("imap", help="poll the configured IMAP mailboxes once")
+    mail.set_defaults(run=_imap)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     try:
         settings = Settings()
     except ValueError as exc:
         print(f"docarchive: invalid configuration: {exc}", file=sys.stderr)
         return 2
+    from app.observability.logs import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
     code: int = args.run(settings, args)
     return code
 

@@ -10,6 +10,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.intake import ImapMailbox
+
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
 DEVELOPMENT_S3_SECRET = "minioadmin"  # noqa: S105
 
@@ -22,6 +24,11 @@ class Environment(StrEnum):
 class BlobBackend(StrEnum):
     local = "local"
     s3 = "s3"
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    text = "text"
 
 
 class Settings(BaseSettings):
@@ -72,6 +79,29 @@ class Settings(BaseSettings):
     )
     page_timeout_seconds: float = Field(120.0, gt=0, description="OCR time limit per page.")
     ocr_dpi: int = Field(300, ge=72, le=600, description="Rasterisation of scanned PDF pages.")
+    log_format: LogFormat = Field(
+        LogFormat.json, description="`json` (one object per line) or `text` for a terminal."
+    )
+    log_level: str = Field("INFO", description="Lowest level logged (DEBUG, INFO, WARNING...).")
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at `/metrics`.")
+    hotfolder_dir: Path | None = Field(
+        None, description="Folder watched for new files; `serve` watches it when set."
+    )
+    hotfolder_poll_seconds: float = Field(
+        2.0, gt=0, description="How often the hot folder is scanned."
+    )
+    hotfolder_settle_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="A file is taken once its size and mtime have not changed for this long.",
+    )
+    intake_rules_file: Path | None = Field(
+        None, description="TOML file mapping folders and e-mail senders/subjects to classes."
+    )
+    imap_mailboxes: list[ImapMailbox] = Field(
+        default_factory=list,
+        description="JSON list of mailboxes polled every minute by the worker (see docs).",
+    )
     run_worker: bool | None = Field(
         None,
         description="Run a worker inside `serve` (default: only with the embedded database).",
@@ -81,6 +111,24 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `docarchive serve` listens on.")
     port: int = Field(8000, description="Port `docarchive serve` listens on.")
     db_pool_size: int = Field(10, ge=1, description="Database connections per process.")
+    session_hours: float = Field(
+        12.0, gt=0, description="Lifetime of a browser session after login, in hours."
+    )
+    token_max_days: int = Field(
+        365, ge=1, description="Longest lifetime an API token may be given, in days."
+    )
+    login_window_seconds: int = Field(
+        900, ge=1, description="Window in which failed logins are counted."
+    )
+    login_failures_per_account: int = Field(
+        5, ge=1, description="Failed logins per account in the window before backoff starts."
+    )
+    login_failures_per_address: int = Field(
+        20, ge=1, description="Failed logins per client address in the window before backoff."
+    )
+    cookie_secure: bool | None = Field(
+        None, description="Mark the session cookie Secure (default: outside development)."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
@@ -94,6 +142,12 @@ class Settings(BaseSettings):
         if uses_s3 and self.s3_secret_key.get_secret_value() == DEVELOPMENT_S3_SECRET:
             raise ValueError("DOCARCHIVE_S3_SECRET_KEY must be set outside development mode")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.environment is not Environment.development
 
     @cached_property
     def resolved_blob_dir(self) -> Path:

@@ -10,8 +10,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import transaction
+from app.db import session_scope, transaction
 from app.errors import DatabaseUnavailable
+from app.security.authentication import authenticate
 from app.security.principal import Actor
 from app.storage import BlobStore
 
@@ -33,8 +34,14 @@ def _store(request: Request) -> BlobStore:
     return store
 
 
-def _actor() -> Actor:
-    return Actor(name="anonymous")
+def _actor(request: Request) -> Actor:
+    # A short transaction of its own: the request's session stays unopened while an upload's
+    # body arrives, instead of holding a connection idle in a transaction.
+    try:
+        with session_scope(request.app.state.sessionmaker) as session:
+            return authenticate(request, session)
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"the database is unavailable: {exc.orig}") from exc
 
 
 # scope="function": the transaction commits before the response is sent, so a failed commit

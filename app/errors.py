@@ -42,6 +42,18 @@ class BadRequest(DomainError):
     pass
 
 
+class Unauthorized(DomainError):
+    status, title, slug = 401, "Authentication required", "unauthorized"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="docarchive"'})
+        self.extensions = extensions
+
+
+class Forbidden(DomainError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
 class NotFound(DomainError):
     status, title, slug = 404, "Not found", "not-found"
 
@@ -76,6 +88,10 @@ class RangeNotSatisfiable(DomainError):
 
 class Unprocessable(DomainError):
     status, title, slug = 422, "Unprocessable content", "unprocessable"
+
+
+class TooManyRequests(DomainError):
+    status, title, slug = 429, "Too many requests", "too-many-requests"
 
 
 class PreconditionRequired(DomainError):
@@ -115,6 +131,12 @@ def problem_response(
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    return domain_problem(request, exc)
+
+
+def domain_problem(request: Request, exc: DomainError) -> JSONResponse:
+    """The answer to a domain error, for the rare endpoint that must answer one without raising
+    (its transaction has to commit, e.g. a recorded failed login)."""
     return problem_response(
         status=exc.status,
         title=exc.title,
@@ -186,6 +208,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 _DESCRIPTIONS = {
     400: "Malformed request",
+    401: "Not authenticated: log in or send an API token",
+    403: "Your roles or your token's scopes do not allow this",
     404: "No such document (or not visible to you)",
     405: "Method not allowed",
     409: "Conflict with the stored state",
@@ -195,6 +219,7 @@ _DESCRIPTIONS = {
     416: "The requested range is outside the content",
     422: "The request is well formed but invalid",
     428: "An If-Match header or revision is required",
+    429: "Too many failed attempts; retry after the time given",
     500: "Stored content failed verification",
     503: "Storage or database unavailable",
 }

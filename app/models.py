@@ -1,6 +1,15 @@
 """Every mapped model, imported once so metadata is complete (Alembic, the app)."""
 
 from app.audit.models import AuditEvent
+from app.circulation.models import (
+    Absence,
+    Circulation,
+    CirculationEvent,
+    CirculationStep,
+    CirculationTask,
+    Notification,
+    Workflow,
+)
 from app.db import Base
 from app.documents.models import (
     Document,
@@ -10,7 +19,8 @@ from app.documents.models import (
     DocumentVersion,
     IdempotentRequest,
 )
-from app.search.models import DocumentSearch
+from app.intake.models import IntakeItem, IntakeMessage
+from app.search.models import DocumentSearch, SavedSearch, SearchTerm
 from app.security.models import (
     ApiToken,
     BrowserSession,
@@ -21,10 +31,15 @@ from app.security.models import (
 )
 
 __all__ = [
+    "Absence",
     "ApiToken",
     "AuditEvent",
     "Base",
     "BrowserSession",
+    "Circulation",
+    "CirculationEvent",
+    "CirculationStep",
+    "CirculationTask",
     "ClassPermission",
     "Document",
     "DocumentClass",
@@ -34,6 +49,12 @@ __all__ = [
     "DocumentSearch",
     "DocumentVersion",
     "IdempotentRequest",
+    "IntakeItem",
+    "IntakeMessage",
     "LoginAttempt",
+    "Notification",
+    "SavedSearch",
+    "SearchTerm",
     "User",
+    "Workflow",
 ]

@@ -1,12 +1,16 @@
 """Search latency over synthetic Polish documents: load in bulk, then a fixed mix of queries.
 
-Documents (invoices, contracts, HR records; title and 1–3 pages of text as one body) are
-normalised with `app.search.polish` in this process, loaded with COPY, and the GIN index is
-built after the load. Each query type runs `app.search.service.search` (results, exact total
-and facets, as the API does) `--repeat` times; p50/p95/p99 are printed, with a naive ILIKE
-baseline over the raw text. Pages are not loaded, so snippets are not part of the figures.
+Documents (invoices, contracts, HR records; a title and 1–3 pages of text as one body, with
+the typed fields filters use: issue and due dates, gross amount, currency, NIPs, counterparty
+names, tags) are normalised with `app.search.polish` in this process and loaded with COPY; the
+indexes are built after the load (their build time and size are reported). Each query type runs
+`app.search.service.search` as the API does (first page, bounded total, facets) `--repeat`
+times, with p50/p95/p99, and a naive ILIKE baseline over the raw text when `--ilike`. Pages are
+not loaded, so snippets are not part of the figures.
 
-    .venv/bin/python bench/search.py --documents 20000
+    .venv/bin/python bench/search.py --documents 100000 --ilike
+    .venv/bin/python bench/search.py --documents 1000000 --keep   # prints the database URL
+    .venv/bin/python bench/search.py --url postgresql://...       # measure a kept database
 (DATABASE_URL for a server, where a scratch database is made; otherwise the embedded one.)
 """
 
@@ -23,8 +27,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy import text
@@ -35,15 +41,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.db import build_engine, build_sessionmaker, normalise_url
 from app.migrate import upgrade
-from app.search.polish import terms_version, to_tsvector_text
+from app.search.index import fold_name
+from app.search.pesel import pesel_lexeme
+from app.search.polish import index_terms, terms_version
 from app.search.service import search
+from app.security.principal import system_actor
 from bench.audit_chain import scratch_database
 from schemas.search import SearchRequest
 
 SUPPLIERS = [f"{a} {b}" for a in ("Polmex", "Budrex", "Transbud", "Elkom", "Agromax", "Medicus")
              for b in ("sp. z o.o.", "S.A.", "sp.j.", "Serwis", "Logistyka")]  # fmt: skip
+BUYER = ("Nabywca S.A.", "7251801126")
+TAGS = ("pilne", "kwartał", "archiwum", "do-zapłaty", "skan")
 INVOICE = [
-    "Faktura VAT nr FV/{n}/2026 z dnia {day}.03.2026",
+    "Faktura VAT nr {number} z dnia {issued}",
     "Sprzedawca: {supplier} NIP {nip}",
     "Pozycja: usługi transportowe, kwota netto {net},00 zł, VAT 23%",
     "Zapłata przelewem w terminie 14 dni na rachunek bankowy",
@@ -55,20 +66,12 @@ CONTRACT = [
     "Czynsz miesięczny wynosi {net},00 zł płatny do dziesiątego dnia miesiąca",
 ]
 HR = [
-    "Świadectwo pracy pracownika {n}",
+    "Świadectwo pracy pracownika {n}, PESEL {pesel}",
     "Pracownik był zatrudniony na stanowisku specjalisty do spraw kadr",
     "Wymiar urlopu wypoczynkowego wykorzystany w roku 2026",
 ]
 KINDS = (("invoice", INVOICE), ("contract", CONTRACT), ("hr_record", HR))
-QUERIES: dict[str, dict[str, str]] = {
-    "rare term": {"q": "FV/777/2026"},
-    "common term": {"q": "faktury"},
-    "phrase": {"q": '"umowa najmu"'},
-    "prefix": {"q": "transp*"},
-    "filter only": {"class": "contract"},
-    "filter + text": {"q": "pracownika", "class": "hr_record"},
-    "or + exclusion": {"q": "Polmex OR Elkom -najmu"},
-}
+RARE_PESEL = "44051401359"
 
 
 def nip(rng: random.Random) -> str:
@@ -76,65 +79,172 @@ def nip(rng: random.Random) -> str:
         digits = [rng.randint(0, 9) for _ in range(9)]
         check = sum(w * d for w, d in zip((6, 5, 7, 2, 3, 4, 5, 6, 7), digits, strict=True)) % 11
         if check < 10:
-            raw = "".join(map(str, digits)) + str(check)
-            return f"{raw[:3]}-{raw[3:6]}-{raw[6:8]}-{raw[8:]}"
+            return "".join(map(str, digits)) + str(check)
 
 
-def documents(count: int, seed: int = 7) -> Iterator[tuple[uuid.UUID, str, str, datetime]]:
+def pesel(rng: random.Random) -> str:
+    born = date(1960, 1, 1) + timedelta(days=rng.randint(0, 15000))
+    month = born.month + (20 if born.year >= 2000 else 0)
+    digits = f"{born.year % 100:02d}{month:02d}{born.day:02d}{rng.randint(0, 9999):04d}"
+    weights = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+    check = (10 - sum(w * int(d) for w, d in zip(weights, digits, strict=True)) % 10) % 10
+    return digits + str(check)
+
+
+SUPPLIER_NIPS = {name: nip(random.Random(name)) for name in SUPPLIERS}
+QUERIES: dict[str, dict[str, Any]] = {
+    "rare term": {"q": "FV/777/2026"},
+    "common term (1/3)": {"q": "faktury"},
+    "phrase": {"q": '"umowa najmu"'},
+    "prefix": {"q": "transp*"},
+    "fuzzy (typo)": {"q": "swiadectwoo urlopu"},
+    "or + exclusion": {"q": "Polmex OR Elkom -najmu"},
+    "rare + date sort": {"q": "FV/777/2026", "sort": "issue_date"},
+    "common + date sort": {"q": "faktura", "sort": "issue_date"},
+    "common + amount sort": {"q": "faktura", "sort": "amount", "direction": "asc"},
+    "filter only: class": {"class": "contract"},
+    "filter only: NIP": {"seller_nip": SUPPLIER_NIPS["Elkom S.A."]},
+    "filter: amount+dates": {
+        "amount_min": "50000",
+        "issued_from": "2025-06-01",
+        "issued_to": "2025-06-30",
+    },
+    "filter: counterparty": {"counterparty": "Budreks Logistyka"},
+    "filter: tags": {"tags_all": ["pilne", "do-zapłaty"]},
+    "filter + text": {"q": "pracownika", "class": "hr_record"},
+    "text + filters": {"q": "transportowe", "currency": "EUR", "tags_any": ["pilne"]},
+    "PESEL (hr)": {"q": RARE_PESEL},
+}
+
+
+def documents(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     for n in range(count):
         kind, lines = KINDS[n % len(KINDS)]
-        values = {"n": n, "day": rng.randint(10, 28), "supplier": rng.choice(SUPPLIERS),
-                  "nip": nip(rng), "net": rng.randint(100, 99_000)}  # fmt: skip
-        pages = rng.randint(1, 3)
-        body = "\n".join(line.format(**values) for line in lines * pages)
-        created = start + timedelta(minutes=n)
-        yield uuid.uuid4(), kind, body, created
+        supplier = rng.choice(SUPPLIERS)
+        issued = date(2024, 1, 1) + timedelta(days=rng.randint(0, 900))
+        values = {"n": n, "number": f"FV/{n}/2026", "issued": issued.strftime("%d.%m.%Y"),
+                  "supplier": supplier, "nip": SUPPLIER_NIPS[supplier],
+                  "net": rng.randint(100, 99_000),
+                  "pesel": RARE_PESEL if n == 5 else pesel(rng)}  # fmt: skip
+        body = "\n".join(line.format(**values) for line in lines * rng.randint(1, 3))
+        identifier = uuid.UUID(int=rng.getrandbits(128), version=4)
+        document = {"id": identifier, "kind": kind, "body": body,
+                    "created": start + timedelta(minutes=n),
+                    "tags": rng.sample(TAGS, rng.randint(0, 2))}  # fmt: skip
+        if kind != "hr_record":
+            gross = Decimal(values["net"]) * Decimal("1.23") if kind == "invoice" else None
+            document |= {"issued": issued, "gross": gross or Decimal(values["net"]),
+                         "parties": [supplier, BUYER[0]]}  # fmt: skip
+        if kind == "invoice":
+            document |= {"due": issued + timedelta(days=14), "seller_nip": values["nip"],
+                         "buyer_nip": BUYER[1], "number": f"fv/{n}/2026",
+                         "currency": "EUR" if rng.random() < 0.1 else "PLN"}  # fmt: skip
+        else:
+            document["pesel"] = values["pesel"] if kind == "hr_record" else None
+        yield document
 
 
-def load(url: str, count: int) -> dict[str, float]:
+SEARCH_COLUMNS = (
+    "document_id, terms_text, issue_date, due_date, gross_amount, currency, seller_nip, "
+    "buyer_nip, invoice_number, tags, counterparties, counterparty_names"
+)
+INDEXES = {
+    "ix_document_search_terms": "USING gin (terms)",
+    "ix_document_search_issue_date": "(issue_date DESC NULLS LAST, document_id DESC)",
+    "ix_document_search_gross_amount": "(gross_amount DESC NULLS LAST, document_id DESC)",
+    "ix_document_search_due_date": "(due_date)",
+    "ix_document_search_seller_nip": "(seller_nip)",
+    "ix_document_search_buyer_nip": "(buyer_nip)",
+    "ix_document_search_invoice_number": "(invoice_number)",
+    "ix_document_search_ksef_number": "(ksef_number)",
+    "ix_document_search_tags": "USING gin (tags)",
+    "ix_document_search_counterparty_names": "USING gin (counterparty_names gin_trgm_ops)",
+}
+
+
+def load(url: str, count: int, *, raw: bool) -> dict[str, float]:
     version = terms_version()
     dsn = make_url(normalise_url(url)).set(drivername="postgresql")
     started = time.perf_counter()
+    vocabulary: set[str] = set()
     with psycopg.connect(dsn.render_as_string(hide_password=False)) as conn:
-        conn.execute("DROP INDEX ix_document_search_terms")
-        conn.execute("CREATE TEMP TABLE raw_text (document_id uuid, body text, terms text)")
-        rows = [
-            (document_id, kind, body, to_tsvector_text(body), created)
-            for document_id, kind, body, created in documents(count)
-        ]
-        # one COPY at a time: a connection runs one COPY, a second one would wait for it
-        with conn.cursor().copy(
-            "COPY documents (id, status, document_class, title, revision, created_by, "
-            "created_at, updated_at, status_changed_at) FROM STDIN"
-        ) as copy:
-            for document_id, kind, body, _, created in rows:
-                title = body.split("\n", 1)[0]
-                copy.write_row(
-                    (document_id, "processed", kind, title, 1, "bench", created, created, created)
-                )
-        with conn.cursor().copy("COPY raw_text FROM STDIN") as copy:
-            for document_id, _, body, terms, _ in rows:
-                copy.write_row((document_id, body, terms))
-        loaded = time.perf_counter()
+        for name in INDEXES:
+            conn.execute(f"DROP INDEX {name}")
         conn.execute(
-            "INSERT INTO document_search (document_id, terms, terms_version, indexed_at) "
-            "SELECT document_id, to_tsvector('simple', terms), %s, now() FROM raw_text",
+            "CREATE UNLOGGED TABLE bench_search (document_id uuid, terms_text text, "
+            "issue_date date, due_date date, gross_amount numeric(18,2), currency text, "
+            "seller_nip text, buyer_nip text, invoice_number text, tags text[], "
+            "counterparties text[], counterparty_names text)"
+        )
+        conn.execute("CREATE UNLOGGED TABLE bench_raw (document_id uuid, body text)")
+        with (
+            conn.cursor().copy(
+                "COPY documents (id, status, document_class, title, revision, created_by, "
+                "created_at, updated_at, status_changed_at) FROM STDIN"
+            ) as documents_copy,
+        ):
+            for document in documents(count):
+                created = document["created"]
+                documents_copy.write_row(
+                    (document["id"], "processed", document["kind"],
+                     document["body"].split("\n", 1)[0], 1, "bench", created, created, created)
+                )  # fmt: skip
+        with conn.cursor().copy(f"COPY bench_search ({SEARCH_COLUMNS}) FROM STDIN") as copy:
+            for document in documents(count):
+                terms = index_terms(document["body"] + "\n" + " ".join(document["tags"]))
+                vocabulary.update(t for t in terms if t.isascii() and t.isalpha() and len(t) >= 3)
+                if document.get("pesel"):
+                    terms.append(pesel_lexeme(document["pesel"]))
+                parties = document.get("parties", [])
+                copy.write_row(
+                    (document["id"], " ".join(terms), document.get("issued"),
+                     document.get("due"), document.get("gross"), document.get("currency"),
+                     document.get("seller_nip"), document.get("buyer_nip"),
+                     document.get("number"), document["tags"], parties,
+                     "\n".join(fold_name(p) for p in parties))
+                )  # fmt: skip
+        if raw:
+            with conn.cursor().copy("COPY bench_raw FROM STDIN") as copy:
+                for document in documents(count):
+                    copy.write_row((document["id"], document["body"]))
+        with conn.cursor().copy("COPY search_terms (term) FROM STDIN") as copy:
+            for term in sorted(vocabulary):
+                copy.write_row((term,))
+        loaded = time.perf_counter()
+        target = SEARCH_COLUMNS.replace("terms_text", "terms")
+        source = SEARCH_COLUMNS.replace("terms_text", "to_tsvector('simple', terms_text)")
+        conn.execute(
+            f"INSERT INTO document_search ({target}, terms_version, indexed_at) "  # noqa: S608
+            f"SELECT {source}, %s, now() FROM bench_search",
             (version,),
         )
+        conn.execute("DROP TABLE bench_search")
+        conn.commit()
         vectors = time.perf_counter()
-        conn.execute("CREATE INDEX ix_document_search_terms ON document_search USING gin (terms)")
-        indexed = time.perf_counter()
-        conn.execute("CREATE TABLE bench_raw AS SELECT document_id, body FROM raw_text")
-        conn.execute("ANALYZE")
-        size = conn.execute("SELECT pg_relation_size('ix_document_search_terms')").fetchone()
-    return {
-        "normalise + COPY s": loaded - started,
-        "tsvector s": vectors - loaded,
-        "GIN build s": indexed - vectors,
-        "GIN MB": (size[0] if size else 0) / 1e6,
-    }
+        figures = {"normalise + COPY s": loaded - started, "tsvector s": vectors - loaded}
+        for name, definition in INDEXES.items():
+            began = time.perf_counter()
+            conn.execute(f"CREATE INDEX {name} ON document_search {definition}")
+            conn.commit()
+            if name in ("ix_document_search_terms", "ix_document_search_counterparty_names"):
+                figures[f"{name} build s"] = time.perf_counter() - began
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+        figures["all search indexes build s"] = time.perf_counter() - vectors
+        for name, relation in (("GIN terms", "ix_document_search_terms"),
+                               ("search table + TOAST", "document_search"),
+                               ("all search indexes", None)):  # fmt: skip
+            if relation is None:
+                size = conn.execute(
+                    "SELECT sum(pg_relation_size(indexrelid)) FROM pg_index "
+                    "WHERE indrelid = 'document_search'::regclass"
+                ).fetchone()
+            else:
+                size = conn.execute("SELECT pg_total_relation_size(%s)", (relation,)).fetchone()
+            figures[f"{name} MB"] = float(size[0] if size else 0) / 1e6
+    return figures
 
 
 def timed(run: Callable[[], object], repeat: int) -> list[float]:
@@ -149,33 +259,47 @@ def timed(run: Callable[[], object], repeat: int) -> list[float]:
 
 def percentiles(times: list[float]) -> str:
     cuts = statistics.quantiles(times, n=100, method="inclusive")
-    return f"p50 {cuts[49]:8.1f}  p95 {cuts[94]:8.1f}  p99 {cuts[98]:8.1f} ms"
+    return f"p50 {cuts[49]:7.1f}  p95 {cuts[94]:7.1f}  p99 {cuts[98]:7.1f} ms"
 
 
-def measure(url: str, repeat: int) -> None:
+def measure(url: str, repeat: int, *, ilike: bool, only: str | None) -> None:
     engine = build_engine(url, pool_size=2)
     factory = build_sessionmaker(engine)
+    actor = system_actor("bench")
     with factory() as session:
         for name, params in QUERIES.items():
+            if only and only not in name:
+                continue
             request = SearchRequest.model_validate(params)
-            total = search(session, request=request).total
-            times = timed(functools.partial(search, session, request=request), repeat)
-            print(f"{name:16} {percentiles(times)}  ({total} matches)")
-        print(
-            f"{'ILIKE baseline':16} {percentiles(timed(functools.partial(ilike, session), repeat))}"
-        )
+            run = functools.partial(search, session, request=request, actor=actor)
+            result = run()
+            times = timed(run, repeat)
+            total = f"{result.total}{'' if result.total_exact else '~'}"
+            fuzzy = " fuzzy" if result.fuzzy else ""
+            print(f"{name:22} {percentiles(times)}  ({total} matches{fuzzy})", flush=True)
+        if ilike:
+            baseline = functools.partial(ilike_count, session)
+            print(f"{'ILIKE baseline':22} {percentiles(timed(baseline, repeat))}")
     engine.dispose()
 
 
-def ilike(session: Session) -> object:
+def ilike_count(session: Session) -> object:
     return session.execute(
         text("SELECT count(*) FROM bench_raw WHERE body ILIKE '%usługi transportowe%'")
     ).scalar()
 
 
 @contextmanager
-def database() -> Iterator[str]:
+def database(keep: bool) -> Iterator[str]:
     base = os.environ.get("DATABASE_URL")
+    if base and keep:
+        name = f"docarchive_bench_{uuid.uuid4().hex[:8]}"
+        admin = make_url(normalise_url(base)).set(drivername="postgresql")
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        url = make_url(normalise_url(base)).set(database=name)
+        yield url.render_as_string(hide_password=False)
+        return
     if base:
         with scratch_database(base) as url:
             yield url
@@ -193,12 +317,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--documents", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--ilike", action="store_true", help="also time a naive ILIKE scan")
+    parser.add_argument("--keep", action="store_true", help="keep the database (DATABASE_URL)")
+    parser.add_argument("--url", help="measure an existing (kept) database, no load")
+    parser.add_argument("--only", help="run only the query types whose name contains this")
     args = parser.parse_args()
-    with database() as url:
+    if args.url:
+        measure(args.url, args.repeat, ilike=args.ilike, only=args.only)
+        return
+    with database(args.keep) as url:
         upgrade(url)
-        for name, value in load(url, args.documents).items():
-            print(f"{name:20} {value:8.1f}")
-        measure(url, args.repeat)
+        if args.keep:
+            print(f"database: {url}", flush=True)
+        for name, value in load(url, args.documents, raw=args.ilike).items():
+            print(f"{name:32} {value:8.1f}", flush=True)
+        measure(url, args.repeat, ilike=args.ilike, only=args.only)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from app.config import Settings
-from app.db import build_engine, normalise_url
+from app.db import build_engine, build_sessionmaker, normalise_url, session_scope
 from app.main import create_app
 from app.migrate import upgrade
+from app.security import service as security
+from app.security.models import Role, Scope
+from app.security.principal import system_actor
 from app.storage import BlobStore
 from app.storage.local import LocalBlobStore
 from app.storage.s3 import S3BlobStore
@@ -36,6 +39,10 @@ DATA_TABLES = (
     "documents",
     "users",
     "login_attempts",
+    "intake_messages",
+    "intake_items",
+    "saved_searches",
+    "search_terms",
 )
 QUEUE_TABLES = ("procrastinate_jobs",)
 
@@ -164,12 +171,39 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+TEST_PASSWORD = "correct horse battery staple"
+EVERY_ROLE = tuple(role.value for role in Role)
+
+
+def create_user(engine: Engine, username: str, *roles: str, scopes: tuple[str, ...] = ()) -> str:
+    """A user with `roles` and the password TEST_PASSWORD; returns an API token of theirs."""
+    with session_scope(build_sessionmaker(engine)) as session:
+        user = security.create_user(
+            session,
+            username=username,
+            password=TEST_PASSWORD,
+            roles=list(roles),
+            actor=system_actor("tests"),
+        )
+        _, secret = security.create_token(
+            session,
+            actor=security.actor_of(user),
+            name="tests",
+            scopes=list(scopes or tuple(Scope)),
+            days=1,
+            settings=Settings(),
+        )
+    return secret
+
+
 class LiveServer:
     """The real app under uvicorn on a loopback port, in a thread of the test process."""
 
     def __init__(self, settings: Settings, engine: Engine, store: BlobStore) -> None:
         self.settings = settings
         self.store = store
+        self.engine = engine
+        self._superuser_token: str | None = None
         self.app = create_app(settings, engine=engine, blob_store=store)
         self.port = free_port()
         config = uvicorn.Config(
@@ -195,8 +229,18 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url + "/api/v1", timeout=30)
+    def client(self, token: str | None = None, *, anonymous: bool = False) -> httpx.Client:
+        """A client with `token`, by default that of a user holding every role."""
+        headers = {}
+        if not anonymous:
+            token = token or self.superuser_token()
+            headers["Authorization"] = f"Bearer {token}"
+        return httpx.Client(base_url=self.url + "/api/v1", timeout=30, headers=headers)
+
+    def superuser_token(self) -> str:
+        if self._superuser_token is None:
+            self._superuser_token = create_user(self.engine, "tester", *EVERY_ROLE)
+        return self._superuser_token
 
 
 @pytest.fixture
@@ -228,6 +272,24 @@ def run_worker(server: LiveServer, engine: Engine) -> Iterator[RunWorker]:
 
     yield run
     worker_runtime.reset_executor()
+
+
+LoginAs = Callable[..., httpx.Client]
+
+
+@pytest.fixture
+def login_as(server: LiveServer) -> Iterator[LoginAs]:
+    """`login_as("anna", "accountant")`: an API client of a new user holding those roles."""
+    clients: list[httpx.Client] = []
+
+    def make(username: str, *roles: str, scopes: tuple[str, ...] = ()) -> httpx.Client:
+        client = server.client(create_user(server.engine, username, *roles, scopes=scopes))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
 
 
 def upload(client: httpx.Client, content: bytes, filename: str, **data: str) -> str:

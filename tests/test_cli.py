@@ -86,14 +86,37 @@ class Serve:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCARCHIVE_")}
         env.pop("DATABASE_URL", None)
         self.env = env
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self.log = workdir / f"serve-{self.port}.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+                cwd=workdir,
+                env=env,
+                stdout=log,
+                stderr=subprocess.DEVNULL,
+            )
         self._wait_ready()
+
+    def first_admin_password(self) -> str:
+        """The one-time password the first start prints under its announcement."""
+        lines = self.log.read_text().splitlines()
+        start = next(i for i, line in enumerate(lines) if "created the account 'admin'" in line)
+        return lines[start + 1].strip()
+
+    def api_token(self, password: str) -> str:
+        """Log in as admin in a browser session, then make an API token with it."""
+        with httpx.Client(base_url=self.url + "/api/v1") as browser:
+            login = browser.post("/auth/login", json={"username": "admin", "password": password})
+            assert login.status_code == 200, login.text
+            csrf = login.json()["csrf_token"]
+            created = browser.post(
+                "/me/tokens",
+                json={"name": "cli test", "scopes": ["read", "write"]},
+                headers={"X-CSRF-Token": csrf},
+            )
+            assert created.status_code == 201, created.text
+            token: str = created.json()["token"]
+            return token
 
     @property
     def url(self) -> str:
@@ -145,19 +168,27 @@ def test_serve_on_embedded_defaults_round_trip_and_clean_stops(workdir: Path) ->
     content = samples.pdf("embedded")
 
     serve = Serve(workdir)
-    accepted = httpx.post(serve.url + "/api/v1/documents", files={"file": ("scan.pdf", content)})
+    password = serve.first_admin_password()
+    auth = {"Authorization": f"Bearer {serve.api_token(password)}"}
+    anonymous = httpx.post(serve.url + "/api/v1/documents", files={"file": ("scan.pdf", content)})
+    assert anonymous.status_code == 401
+    accepted = httpx.post(
+        serve.url + "/api/v1/documents", files={"file": ("scan.pdf", content)}, headers=auth
+    )
     assert accepted.status_code == 202
     document_id = accepted.json()["id"]
-    assert httpx.get(f"{serve.url}/api/v1/documents/{document_id}/content").content == content
+    download = httpx.get(f"{serve.url}/api/v1/documents/{document_id}/content", headers=auth)
+    assert download.content == content
     assert (workdir / "var" / "blobs" / "sha256").is_dir()
     assert _postgres_processes(pgdata)
     invoice = httpx.post(
-        serve.url + "/api/v1/documents", files={"file": ("fa3.xml", samples.ksef_fa3("FV/3/26"))}
+        serve.url + "/api/v1/documents",
+        files={"file": ("fa3.xml", samples.ksef_fa3("FV/3/26"))},
+        headers=auth,
     ).json()
     deadline = time.monotonic() + 60
-    while httpx.get(f"{serve.url}/api/v1/documents/{invoice['id']}").json()["status"] != (
-        "processed"
-    ):
+    invoice_url = f"{serve.url}/api/v1/documents/{invoice['id']}"
+    while httpx.get(invoice_url, headers=auth).json()["status"] != "processed":
         assert time.monotonic() < deadline, "the embedded worker did not process the upload"
         time.sleep(0.3)
     (workdir / "inbox.png").write_bytes(samples.png("shared"))
@@ -184,7 +215,8 @@ def test_serve_on_embedded_defaults_round_trip_and_clean_stops(workdir: Path) ->
     assert _workers_of(workdir) == [], "a SIGKILLed serve left its worker running"
 
     again = Serve(workdir)
-    listed = httpx.get(again.url + "/api/v1/documents").json()["items"]
+    assert "created the account" not in again.log.read_text(), "a second admin was made"
+    listed = httpx.get(again.url + "/api/v1/documents", headers=auth).json()["items"]
     assert len(listed) == 3  # the upload, the invoice and the imported scan
     assert {document_id, invoice["id"]} <= {d["id"] for d in listed}
     assert again.stop(signal.SIGINT) == 0

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tests import samples
-from tests.conftest import DATA_TABLES, LiveServer, row_count
+from tests.conftest import LiveServer, row_count
 
 BOUNDARY = "----docarchive-test-boundary"
 
@@ -43,8 +44,13 @@ def post_raw(server: LiveServer, body: bytes | Iterator[bytes], **headers: str) 
 
 
 def assert_nothing_stored(server: LiveServer, engine: Engine) -> None:
-    for table in DATA_TABLES:
+    """No document, version, blob or temporary file; the only audit events are the test
+    user's creation and token."""
+    for table in ("documents", "document_versions", "idempotent_requests"):
         assert row_count(engine, table) == 0, table
+    with engine.connect() as conn:
+        actions = set(conn.execute(text("SELECT action FROM audit_events")).scalars())
+    assert actions <= {"user.created", "token.created"}
     assert list(server.store.iter_blobs()) == []
     tmp = server.settings.tmp_dir
     assert not tmp.exists() or list(tmp.iterdir()) == []
@@ -170,6 +176,7 @@ def test_declared_oversize_is_refused_before_the_body_is_read(
     limit = server.settings.max_upload_bytes
     head = (
         "POST /api/v1/documents HTTP/1.1\r\nHost: test\r\n"
+        f"Authorization: Bearer {server.superuser_token()}\r\n"
         f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
         f"Content-Length: {limit * 4}\r\n\r\n"
     ).encode()

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from app.documents import repository
 from app.documents.models import Document
+from app.search import service as search_service
+from app.search.pesel import pesel_lexeme
+from app.security.principal import Actor
+from schemas.search import SearchRequest
 from tests import samples
 from tests.conftest import RunWorker, upload
 
@@ -206,24 +212,52 @@ def test_metadata_edits_are_searchable_at_once(client: httpx.Client, run_worker:
     assert found(client, "flota") == {document_id}
 
 
-def test_pesel_is_not_searchable(
+def test_pesel_is_indexed_as_a_keyed_hash_searchable_by_hr_only(
     client: httpx.Client, run_worker: RunWorker, engine: Engine
 ) -> None:
-    processed(
+    ids = processed(
         client,
         run_worker,
-        **{"kadry.pdf": samples.text_pdf(["Umowa o pracę", "PESEL pracownika: 44051401359"])},
+        **{
+            "zlecenie.pdf": samples.text_pdf(
+                ["Umowa zlecenia", "Zleceniobiorca PESEL: 44051401359, pracownik"]
+            ),
+            "inna.pdf": samples.text_pdf(["Umowa zlecenia", "Zleceniobiorca bez numeru"]),
+        },
     )
-
-    response = client.get("/search", params={"q": "pracownik 44051401359"})
-    assert response.status_code == 422
-    assert "PESEL" in response.json()["detail"]
+    document_id = ids["zlecenie.pdf"]
+    # the client holds every role, hr included
+    [hit] = search(client, "44051401359")["items"]
+    assert hit["document"]["id"] == document_id
+    assert "44051401359" not in hit["snippet"]["text"]
+    assert "*******1359" in hit["snippet"]["text"]
+    marked = [hit["snippet"]["text"][h["start"] : h["end"]] for h in hit["snippet"]["highlights"]]
+    assert "*******1359" in marked
     [hit] = search(client, "pracownik")["items"]
-    assert "44051401359" in hit["snippet"]["text"]  # the page keeps it; the index does not
+    assert "44051401359" not in hit["snippet"]["text"]
+    assert found(client, "zlecenie -44051401359") == {ids["inna.pdf"]}
     with engine.connect() as conn:
-        terms = conn.execute(text("SELECT terms::text FROM document_search")).scalar_one()
+        terms = conn.execute(
+            text("SELECT terms::text FROM document_search WHERE document_id = :id"),
+            {"id": document_id},
+        ).scalar_one()
+        vocabulary = conn.execute(text("SELECT string_agg(term, ' ') FROM search_terms")).scalar()
     assert "44051401359" not in terms
-    assert "'pracownik'" in terms
+    assert "1359" not in terms
+    assert f"'{pesel_lexeme('44051401359')}'" in terms
+    assert "44051401359" not in (vocabulary or "")
+
+    # someone who may see the contract but does not hold the hr role
+    admin = Actor("adam", user_id=uuid.uuid4(), roles=frozenset({"admin"}))
+    with Session(engine) as session:
+        assert service_found(session, admin, "zlecenie") == {document_id, ids["inna.pdf"]}
+        assert service_found(session, admin, "44051401359") == set()
+        assert service_found(session, admin, "zlecenie 44051401359") == set()
+
+
+def service_found(session: Session, actor: Actor, q: str) -> set[str]:
+    results = search_service.search(session, request=SearchRequest(q=q), actor=actor)
+    return {str(hit.document.id) for hit in results.items}
 
 
 @pytest.mark.parametrize(
@@ -262,7 +296,7 @@ def test_a_visibility_rule_on_the_base_query_hides_results_counts_and_facets(
     monkeypatch.setattr(
         repository,
         "documents_query",
-        lambda: unrestricted().where(Document.document_class != "contract"),
+        lambda actor: unrestricted(actor).where(Document.document_class != "contract"),
     )
 
     for q in ("faktura", ""):

@@ -36,7 +36,7 @@ def test_upload_queues_a_job_in_the_same_transaction(client: httpx.Client, engin
         args = conn.execute(
             text("SELECT args FROM procrastinate_jobs WHERE task_name = 'documents.process'")
         ).scalar_one()
-    assert args == {"document_id": document_id}
+    assert args == {"document_id": document_id, "request_id": args["request_id"]}
 
 
 def test_ksef_invoice_is_processed_into_fields(client: httpx.Client, run_worker: RunWorker) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.service import configure_audit_from_settings
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker
+from app.search.pesel import configure_pesel_key
 from app.storage import BlobStore
 from app.storage.factory import build_blob_store
 from workers.ocr import ocr_pool
@@ -56,6 +57,7 @@ def configure(
         _current.close()
     assert settings.database_url is not None
     configure_audit_from_settings(settings)
+    configure_pesel_key(settings)
     engine = engine or build_engine(settings.database_url, pool_size=settings.db_pool_size)
     _current = Runtime(
         settings=settings,

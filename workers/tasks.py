@@ -10,9 +10,13 @@ from procrastinate import JobContext, RetryStrategy
 from procrastinate.manager import JobManager
 from sqlalchemy import select, text
 
+from app.circulation import escalation
 from app.db import session_scope, utcnow
 from app.documents.jobs import PROCESS_QUEUE, PROCESS_TASK, enqueue_processing
 from app.documents.models import Document, DocumentStatus
+from app.intake import imap
+from app.intake.rules import load_rules
+from app.observability.logs import log_context
 from workers import processing, runtime
 from workers.app import MAINTENANCE_QUEUE, app
 
@@ -34,13 +38,18 @@ STALLED_AFTER_S = 30.0
         retry_exceptions=set(processing.TRANSIENT_ERRORS),
     ),
 )
-def process_document(context: JobContext, document_id: str) -> None:
-    """Read, classify and extract one document (its current version)."""
-    processing.process(
-        runtime.current(),
-        uuid.UUID(document_id),
-        final_attempt=context.job.attempts >= MAX_RETRIES,
-    )
+def process_document(context: JobContext, document_id: str, request_id: str | None = None) -> None:
+    """Read, classify and extract one document (its current version).
+
+    `request_id` is the one of the upload that queued the job: the worker's log lines carry it.
+    """
+    with log_context(request_id=request_id, document_id=document_id):
+        log.info("processing document %s (attempt %d)", document_id, context.job.attempts + 1)
+        processing.process(
+            runtime.current(),
+            uuid.UUID(document_id),
+            final_attempt=context.job.attempts >= MAX_RETRIES,
+        )
 
 
 @app.periodic(cron="*/5 * * * *", periodic_id="documents.sweep")
@@ -92,3 +101,37 @@ async def retry_stalled(manager: JobManager, *, seconds_since_heartbeat: float) 
         log.warning("retrying job %s (%s) of a stalled worker", job.id, job.task_name)
         await manager.retry_job(job)
     return len(stalled)
+
+
+@app.periodic(cron="* * * * *", periodic_id="intake.poll_mailboxes")
+@app.task(
+    name="intake.poll_mailboxes",
+    queue=MAINTENANCE_QUEUE,
+    queueing_lock="intake.poll_mailboxes",
+)
+def poll_mailboxes(timestamp: int) -> int:
+    """Attachments of new messages in the configured IMAP mailboxes become documents."""
+    current = runtime.current()
+    if not current.settings.imap_mailboxes:
+        return 0
+    context = imap.IntakeContext(
+        settings=current.settings,
+        factory=current.sessionmaker,
+        store=current.store,
+        rules=load_rules(current.settings.intake_rules_file),
+    )
+    reports = imap.poll_mailboxes(context, current.engine)
+    return sum(len(report.documents) for report in reports)
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="circulation.escalate")
+@app.task(
+    name="circulation.escalate", queue=MAINTENANCE_QUEUE, queueing_lock="circulation.escalate"
+)
+def escalate_circulation(timestamp: int) -> int:
+    """Overdue circulation tasks escalate; tasks due within a day remind their holders."""
+    with session_scope(runtime.current().sessionmaker) as session:
+        now = utcnow()
+        escalated = escalation.escalate_overdue(session, now=now)
+        escalation.send_reminders(session, now=now)
+    return escalated

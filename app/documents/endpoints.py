@@ -15,13 +15,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from app.audit.service import record
 from app.db import session_scope
 from app.deps import ActorDep, SessionDep, SettingsDep, StoreDep
 from app.documents import repository, service
 from app.documents.content import ByteRange, content_disposition, etag, open_verified, parse_range
 from app.documents.fields import field_out, fields_of
 from app.documents.idempotency import fingerprint, run_once
-from app.documents.models import Document, DocumentPage, DocumentStatus
+from app.documents.models import Document, DocumentPage, DocumentStatus, DocumentVersion
 from app.documents.sniff import PDF, sniff
 from app.documents.upload import ReceivedForm, receive_form
 from app.errors import (
@@ -33,6 +34,9 @@ from app.errors import (
     Unprocessable,
     problem_responses,
 )
+from app.security.permissions import sees_pesel
+from app.security.principal import Actor
+from app.security.sensitive import mask_pesels
 from app.storage import BlobMissing, BlobStore, BlobStoreUnavailable
 from schemas.documents import (
     DocumentList,
@@ -185,7 +189,7 @@ async def add_version(
 ) -> JSONResponse:
     # Refuse an unknown document before reading a possibly large body, in a session of its
     # own: the request's session must not sit idle in a transaction while the body arrives.
-    await run_in_threadpool(_require_document, request, document_id)
+    await run_in_threadpool(_require_editable, request, document_id, actor)
     form = await _receive(request, settings)
     try:
         if form.fields:
@@ -206,9 +210,9 @@ async def add_version(
     return _accepted(body, replayed)
 
 
-def _require_document(request: Request, document_id: uuid.UUID) -> None:
+def _require_editable(request: Request, document_id: uuid.UUID, actor: Actor) -> None:
     with session_scope(request.app.state.sessionmaker) as session:
-        service.get_document(session, document_id)
+        service.require_editable(session, document_id, actor)
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
@@ -227,6 +231,7 @@ def _encode_cursor(document: Document) -> str:
 @router.get("", response_model=DocumentList, responses=problem_responses(400, 422))
 def list_documents(
     session: SessionDep,
+    actor: ActorDep,
     document_class: Annotated[str | None, Query(alias="class")] = None,
     status: DocumentStatus | None = None,
     uploaded_after: datetime | None = None,
@@ -236,6 +241,7 @@ def list_documents(
 ) -> DocumentList:
     """Newest first; follow `next_cursor` for the next page."""
     query = repository.filtered_documents(
+        actor,
         document_class=document_class,
         status=status,
         uploaded_after=uploaded_after,
@@ -256,16 +262,19 @@ def list_documents(
     )
 
 
-def _document_response(session: Session, document: Document) -> JSONResponse:
-    fields = [field_out(f) for f in fields_of(session, document.id)]
+def _document_response(session: Session, document: Document, actor: Actor) -> JSONResponse:
+    unmask = sees_pesel(actor)
+    fields = [field_out(f, unmask=unmask) for f in fields_of(session, document.id)]
     body = service.document_out(document, fields).model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": f'"r{document.revision}"'})
 
 
 @router.get("/{document_id}", response_model=DocumentOut, responses=problem_responses(404))
-def get_document(document_id: uuid.UUID, session: SessionDep) -> JSONResponse:
+def get_document(document_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> JSONResponse:
     """Metadata, processing status and extracted fields; the `ETag` carries the revision."""
-    return _document_response(session, service.get_document(session, document_id))
+    document = service.get_document(session, document_id, actor)
+    record(session, actor=actor.name, action="document.viewed", document_id=document.id)
+    return _document_response(session, document, actor)
 
 
 @router.post(
@@ -280,7 +289,7 @@ def reprocess_document(document_id: uuid.UUID, session: SessionDep, actor: Actor
     Fields corrected by hand are kept.
     """
     document = service.request_reprocessing(session, document_id=document_id, actor=actor)
-    response = _document_response(session, document)
+    response = _document_response(session, document, actor)
     response.status_code = 202
     return response
 
@@ -298,7 +307,9 @@ def correct_fields(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> JSONResponse:
     """Correct extracted fields by hand (source `manual`); reprocessing never overwrites them."""
-    expected, via_if_match = _edit_precondition(session, document_id, if_match, patch.revision)
+    expected, via_if_match = _edit_precondition(
+        session, document_id, if_match, patch.revision, actor
+    )
     document = service.correct_fields(
         session,
         document_id=document_id,
@@ -307,24 +318,35 @@ def correct_fields(
         actor=actor,
         stale_is_conflict=not via_if_match,
     )
-    return _document_response(session, document)
+    return _document_response(session, document, actor)
 
 
 @router.get("/{document_id}/pages", response_model=list[PageOut], responses=problem_responses(404))
 def list_pages(
     document_id: uuid.UUID,
     session: SessionDep,
+    actor: ActorDep,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[PageOut]:
-    """Text of each page with its source (xml, text-layer, ocr) and OCR confidence."""
-    stored = service.find_version(session, document_id, version)
+    """Text of each page with its source (xml, text-layer, ocr) and OCR confidence.
+
+    PESEL numbers are masked unless your role may see them."""
+    stored = service.find_version(session, document_id, version, actor)
+    shown = (lambda text: text) if sees_pesel(actor) else mask_pesels
+    record(
+        session,
+        actor=actor.name,
+        action="document.text_read",
+        document_id=document_id,
+        version_id=stored.id,
+    )
     return [
         PageOut(
             number=p.number,
             source=p.source,
             ocr_confidence=p.ocr_confidence,
             rotation=p.rotation,
-            text=p.text,
+            text=shown(p.text),
             has_preview=p.preview_key is not None,
         )
         for p in session.scalars(repository.pages_of(stored.id))
@@ -338,9 +360,11 @@ _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/{document_id}/thumbnail", response_class=Response, responses=_IMAGE_RESPONSES)
-def thumbnail(document_id: uuid.UUID, session: SessionDep, store: StoreDep) -> Response:
+def thumbnail(
+    document_id: uuid.UUID, session: SessionDep, store: StoreDep, actor: ActorDep
+) -> Response:
     """A small image of the first page (after processing)."""
-    stored = service.find_version(session, document_id, None)
+    stored = service.find_version(session, document_id, None, actor)
     return _derived_image(store, stored.thumbnail_key, f"document {document_id} has no thumbnail")
 
 
@@ -352,10 +376,11 @@ def page_preview(
     number: Annotated[int, Path(ge=1)],
     session: SessionDep,
     store: StoreDep,
+    actor: ActorDep,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """A screen-sized image of one page."""
-    stored = service.find_version(session, document_id, version)
+    stored = service.find_version(session, document_id, version, actor)
     page = session.scalars(
         repository.pages_of(stored.id).where(DocumentPage.number == number)
     ).one_or_none()
@@ -382,17 +407,21 @@ def _derived_image(store: BlobStore, key: str | None, missing: str) -> Response:
 @router.get(
     "/{document_id}/versions", response_model=list[VersionOut], responses=problem_responses(404)
 )
-def list_versions(document_id: uuid.UUID, session: SessionDep) -> list[VersionOut]:
-    service.get_document(session, document_id)
+def list_versions(document_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> list[VersionOut]:
+    service.get_document(session, document_id, actor)
     versions = session.scalars(repository.versions_of(document_id))
     return [VersionOut.model_validate(v) for v in versions]
 
 
 def _edit_precondition(
-    session: Session, document_id: uuid.UUID, if_match: str | None, body_revision: int | None
+    session: Session,
+    document_id: uuid.UUID,
+    if_match: str | None,
+    body_revision: int | None,
+    actor: Actor,
 ) -> tuple[int, bool]:
     """The revision an edit was made against, from If-Match or the body; 428 without either."""
-    current = service.get_document(session, document_id).revision
+    current = service.get_document(session, document_id, actor).revision
     return _expected_revision(if_match, body_revision, current)
 
 
@@ -429,7 +458,9 @@ def update_document(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> JSONResponse:
     """Edit title, tags, class, external reference or custom fields against a known revision."""
-    expected, via_if_match = _edit_precondition(session, document_id, if_match, patch.revision)
+    expected, via_if_match = _edit_precondition(
+        session, document_id, if_match, patch.revision, actor
+    )
     document = service.update_metadata(
         session,
         document_id=document_id,
@@ -438,7 +469,7 @@ def update_document(
         actor=actor,
         stale_is_conflict=not via_if_match,
     )
-    return _document_response(session, document)
+    return _document_response(session, document, actor)
 
 
 @router.delete(
@@ -469,13 +500,14 @@ def download_content(
     session: SessionDep,
     settings: SettingsDep,
     store: StoreDep,
+    actor: ActorDep,
     version: Annotated[
         int | None, Query(ge=1, description="Version number; default current.")
     ] = None,
     disposition: Literal["attachment", "inline"] = "attachment",
 ) -> Response:
     """The original bytes exactly as uploaded, verified against their SHA-256."""
-    stored = service.find_version(session, document_id, version)
+    stored = service.find_version(session, document_id, version, actor)
     headers = {
         "ETag": etag(stored),
         "Accept-Ranges": "bytes",
@@ -493,6 +525,9 @@ def download_content(
     if _matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     byte_range = _range_for(request, stored.size, headers["ETag"])
+    if byte_range is None or byte_range.start == 0:
+        # A viewer fetching a file in ranges downloads it once, not once per range.
+        _audit_download(session, actor, stored)
     chunks = open_verified(
         store, stored, byte_range, verify_before_send_bytes=settings.verify_before_send_bytes
     )
@@ -505,6 +540,17 @@ def download_content(
     headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{stored.size}"
     return StreamingResponse(
         chunks, status_code=206, media_type=_served_type(stored.media_type), headers=headers
+    )
+
+
+def _audit_download(session: Session, actor: Actor, stored: DocumentVersion) -> None:
+    record(
+        session,
+        actor=actor.name,
+        action="document.downloaded",
+        document_id=stored.document_id,
+        version_id=stored.id,
+        details={"version": stored.number},
     )
 
 

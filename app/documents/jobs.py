@@ -12,6 +12,8 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.observability.logs import current_request_id
+
 PROCESS_TASK = "documents.process"
 PROCESS_QUEUE = "documents"
 
@@ -35,6 +37,15 @@ def processing_lock(document_id: uuid.UUID) -> str:
     return f"document:{document_id}"
 
 
+def _job_args(document_id: uuid.UUID) -> dict[str, str]:
+    """The request id travels with the job, so the worker's log lines carry it too."""
+    args = {"document_id": str(document_id)}
+    request_id = current_request_id()
+    if request_id is not None:
+        args["request_id"] = request_id
+    return args
+
+
 def enqueue_processing(session: Session, *, document_id: uuid.UUID) -> bool:
     """Queue `documents.process` for a document's current version.
 
@@ -47,7 +58,7 @@ def enqueue_processing(session: Session, *, document_id: uuid.UUID) -> bool:
             "queue": PROCESS_QUEUE,
             "task": PROCESS_TASK,
             "lock": processing_lock(document_id),
-            "args": json.dumps({"document_id": str(document_id)}),
+            "args": json.dumps(_job_args(document_id)),
         },
     ).first()
     return queued is not None

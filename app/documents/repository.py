@@ -1,7 +1,8 @@
 """Queries over documents, returned as composable `Select` statements.
 
-`documents_query` is the one base query every read goes through; the permission rules of the
-security issue attach to it so listing, search, download and counts cannot disagree.
+`documents_query(actor)` is the one base query every read goes through: it applies the actor's
+visibility (`app.security.permissions.visible`), so listing, search, download and counts cannot
+disagree.
 """
 
 from __future__ import annotations
@@ -13,24 +14,27 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.documents.models import Document, DocumentClass, DocumentPage, DocumentVersion
+from app.security.permissions import visible
+from app.security.principal import Actor
 
 
-def documents_query() -> Select[Document]:
-    return select(Document).options(selectinload(Document.current_version))
+def documents_query(actor: Actor) -> Select[Document]:
+    return select(Document).where(visible(actor)).options(selectinload(Document.current_version))
 
 
-def document_by_id(document_id: uuid.UUID) -> Select[Document]:
-    return documents_query().where(Document.id == document_id)
+def document_by_id(document_id: uuid.UUID, actor: Actor) -> Select[Document]:
+    return documents_query(actor).where(Document.id == document_id)
 
 
 def filtered_documents(
+    actor: Actor,
     *,
     document_class: str | None = None,
     status: str | None = None,
     uploaded_after: datetime | None = None,
     uploaded_before: datetime | None = None,
 ) -> Select[Document]:
-    query = documents_query()
+    query = documents_query(actor)
     if document_class is not None:
         query = query.where(Document.document_class == document_class)
     if status is not None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
+from app.circulation import service as circulation
 from app.db import utcnow
 from app.documents import repository
 from app.documents.fields import set_manual_fields
@@ -24,6 +25,7 @@ from app.errors import (
 )
 from app.locks import lock_blob
 from app.search.index import index_document
+from app.security.permissions import require_class_edit, require_edit, require_upload
 from app.security.principal import Actor
 from app.storage import BlobStore, BlobStoreUnavailable, blob_key
 from schemas.documents import (
@@ -36,8 +38,9 @@ from schemas.documents import (
 )
 
 
-def get_document(session: Session, document_id: uuid.UUID) -> Document:
-    document = session.scalars(repository.document_by_id(document_id)).one_or_none()
+def get_document(session: Session, document_id: uuid.UUID, actor: Actor) -> Document:
+    """The document if the actor may see it; otherwise 404, as if it did not exist."""
+    document = session.scalars(repository.document_by_id(document_id, actor)).one_or_none()
     if document is None:
         raise NotFound(f"no document {document_id}")
     return document
@@ -49,23 +52,26 @@ def _check_class(session: Session, code: str | None) -> None:
         raise Unprocessable(f"unknown document class {code!r}; known classes: {known}")
 
 
-def _refuse_duplicate(session: Session, sha256: str) -> None:
+def _refuse_duplicate(session: Session, sha256: str, actor: Actor) -> None:
     existing = session.scalars(repository.version_by_sha256(sha256)).one_or_none()
-    if existing is not None:
-        raise DuplicateContent(
-            f"this content is already stored as version {existing.number} "
-            f"of document {existing.document_id}",
-            document_id=str(existing.document_id),
-            version_id=str(existing.id),
-            version=existing.number,
-            sha256=sha256,
-        )
+    if existing is None:
+        return
+    if session.scalars(repository.document_by_id(existing.document_id, actor)).first() is None:
+        raise DuplicateContent("this content is already stored in the archive", sha256=sha256)
+    raise DuplicateContent(
+        f"this content is already stored as version {existing.number} "
+        f"of document {existing.document_id}",
+        document_id=str(existing.document_id),
+        version_id=str(existing.id),
+        version=existing.number,
+        sha256=sha256,
+    )
 
 
-def _store_blob(session: Session, store: BlobStore, upload: SpooledFile) -> str:
+def _store_blob(session: Session, store: BlobStore, upload: SpooledFile, actor: Actor) -> str:
     """Lock the content, refuse a duplicate, then write the blob before any row points at it."""
     lock_blob(session, upload.sha256)
-    _refuse_duplicate(session, upload.sha256)
+    _refuse_duplicate(session, upload.sha256, actor)
     key = blob_key(upload.sha256)
     try:
         store.put(key, upload.path, size=upload.size)
@@ -100,7 +106,8 @@ def ingest_document(
 ) -> UploadAccepted:
     """Store a new document from a spooled file: blob first, then rows and audit in one flush."""
     _check_class(session, fields.document_class)
-    key = _store_blob(session, store, upload)
+    require_upload(session, actor, fields.document_class)
+    key = _store_blob(session, store, upload, actor)
     document = Document(
         id=uuid.uuid4(),
         status=DocumentStatus.pending,
@@ -131,8 +138,8 @@ def add_version(
     actor: Actor,
 ) -> UploadAccepted:
     """A new file for an existing document; earlier versions stay as they were."""
-    document = _locked_document(session, document_id)
-    key = _store_blob(session, store, upload)
+    document = _editable_document(session, document_id, actor)
+    key = _store_blob(session, store, upload, actor)
     number = max(
         (v.number for v in session.scalars(repository.versions_of(document.id))), default=0
     )
@@ -155,7 +162,7 @@ def set_status(document: Document, status: DocumentStatus, reason: str | None = 
 
 def request_reprocessing(session: Session, *, document_id: uuid.UUID, actor: Actor) -> Document:
     """Queue the current version again; manual field values survive reprocessing."""
-    document = _locked_document(session, document_id)
+    document = _editable_document(session, document_id, actor)
     if document.current_version_id is None:
         raise Conflict(f"document {document_id} has no content to process")
     set_status(document, DocumentStatus.pending, f"reprocessing requested by {actor.name}")
@@ -164,14 +171,22 @@ def request_reprocessing(session: Session, *, document_id: uuid.UUID, actor: Act
     )
     session.flush()
     enqueue_processing(session, document_id=document.id)
-    return get_document(session, document_id)
+    return get_document(session, document_id, actor)
 
 
-def _locked_document(session: Session, document_id: uuid.UUID) -> Document:
-    document = session.get(Document, document_id, with_for_update=True)
+def _editable_document(session: Session, document_id: uuid.UUID, actor: Actor) -> Document:
+    """The document locked for a change the actor may make: 404 if unseen, 403 if read-only."""
+    query = repository.document_by_id(document_id, actor).with_for_update(of=Document)
+    document = session.scalars(query).one_or_none()
     if document is None:
         raise NotFound(f"no document {document_id}")
+    require_edit(session, actor, document)
     return document
+
+
+def require_editable(session: Session, document_id: uuid.UUID, actor: Actor) -> None:
+    """Refuse early (before a body is read) what `add_version` would refuse."""
+    require_edit(session, actor, get_document(session, document_id, actor))
 
 
 def _audit_upload(
@@ -232,11 +247,12 @@ def update_metadata(
 
     A stale `If-Match` answers 412; a stale revision in the body answers 409.
     """
-    document = _locked_document(session, document_id)
+    document = _editable_document(session, document_id, actor)
     _check_revision(document, expected_revision, stale_is_conflict=stale_is_conflict)
     changes = _changes(document, patch)
     if "document_class" in changes:
         _check_class(session, patch.document_class)
+        require_class_edit(session, actor, patch.document_class)
     for field_name, (_old, new) in changes.items():
         setattr(document, _PATCHABLE[field_name], new)
     if changes:
@@ -250,7 +266,7 @@ def update_metadata(
         )
         index_document(session, document.id)
     session.flush()
-    return get_document(session, document_id)
+    return get_document(session, document_id, actor)
 
 
 def _check_revision(document: Document, expected: int, *, stale_is_conflict: bool) -> None:
@@ -273,13 +289,17 @@ def correct_fields(
     stale_is_conflict: bool = False,
 ) -> Document:
     """Record field corrections made against a known revision (see app.documents.fields)."""
-    document = _locked_document(session, document_id)
+    document = _editable_document(session, document_id, actor)
     _check_revision(document, expected_revision, stale_is_conflict=stale_is_conflict)
-    if set_manual_fields(session, document=document, values=values, actor=actor.name):
+    changes = set_manual_fields(session, document=document, values=values, actor=actor.name)
+    if changes:
         document.revision += 1
         index_document(session, document.id)
+        circulation.on_fields_changed(
+            session, document_id=document.id, changed=set(changes), actor=actor
+        )
     session.flush()
-    return get_document(session, document_id)
+    return get_document(session, document_id, actor)
 
 
 def _changes(document: Document, patch: DocumentPatch) -> dict[str, tuple[Any, Any]]:
@@ -324,8 +344,10 @@ def document_out(document: Document, fields: list[FieldOut] | None = None) -> Do
     )
 
 
-def find_version(session: Session, document_id: uuid.UUID, number: int | None) -> DocumentVersion:
-    document = get_document(session, document_id)
+def find_version(
+    session: Session, document_id: uuid.UUID, number: int | None, actor: Actor
+) -> DocumentVersion:
+    document = get_document(session, document_id, actor)
     if number is None:
         if document.current_version is None:
             raise NotFound(f"document {document_id} has no content")

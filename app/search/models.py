@@ -1,25 +1,56 @@
-"""The search index: one row of Polish-normalised terms per document."""
+"""The search index: one row of Polish-normalised terms and typed filter columns per document,
+the vocabulary of indexed words (for the fuzzy fallback) and users' saved searches."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.db import Base, new_id, utcnow
 
 
 class DocumentSearch(Base):
-    """A document's search vector, in a table of its own rather than a column of `documents`:
-    the vector is large (TOASTed) and rewritten on every index run, and keeping it apart keeps
-    listing scans, row locks and status updates on `documents` from carrying it; a reindex
-    after a `terms_version` change rewrites only this table."""
+    """A document's search vector and the fields filters and sorts use, in a table of its own
+    rather than columns of `documents`: the vector is large (TOASTed) and rewritten on every
+    index run, and keeping it apart keeps listing scans, row locks and status updates on
+    `documents` from carrying it; a reindex after a `terms_version` change rewrites only this
+    table. The typed columns are copies of extracted fields (`document_fields`), written by
+    `app.search.index.index_document` in the same transaction, so filters can use indexes."""
 
     __tablename__ = "document_search"
-    __table_args__ = (Index("ix_document_search_terms", "terms", postgresql_using="gin"),)
+    __table_args__ = (
+        Index("ix_document_search_terms", "terms", postgresql_using="gin"),
+        # sorts put documents without the value last when descending (first when ascending),
+        # and walk these indexes in either direction
+        Index(
+            "ix_document_search_issue_date",
+            text("issue_date DESC NULLS LAST"),
+            text("document_id DESC"),
+        ),
+        Index(
+            "ix_document_search_gross_amount",
+            text("gross_amount DESC NULLS LAST"),
+            text("document_id DESC"),
+        ),
+        Index("ix_document_search_due_date", "due_date"),
+        Index("ix_document_search_seller_nip", "seller_nip"),
+        Index("ix_document_search_buyer_nip", "buyer_nip"),
+        Index("ix_document_search_invoice_number", "invoice_number"),
+        Index("ix_document_search_ksef_number", "ksef_number"),
+        Index("ix_document_search_tags", "tags", postgresql_using="gin"),
+        Index(
+            "ix_document_search_counterparty_names",
+            "counterparty_names",
+            postgresql_using="gin",
+            postgresql_ops={"counterparty_names": "gin_trgm_ops"},
+        ),
+    )
 
     document_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
@@ -28,3 +59,57 @@ class DocumentSearch(Base):
     # app.search.polish.terms_version() at index time: rows of another version need a reindex
     terms_version: Mapped[str] = mapped_column(String(64))
     indexed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    issue_date: Mapped[date | None]
+    due_date: Mapped[date | None]
+    gross_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    seller_nip: Mapped[str | None] = mapped_column(String(10))
+    buyer_nip: Mapped[str | None] = mapped_column(String(10))
+    # folded (lowercase, no diacritics, letters and digits only): how people type them
+    invoice_number: Mapped[str | None] = mapped_column(String(200))
+    ksef_number: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'::text[]")
+    )
+    # seller, buyer and contract parties as written (the facet), and folded, one per line, for
+    # the fuzzy counterparty filter (pg_trgm word similarity)
+    counterparties: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'::text[]")
+    )
+    counterparty_names: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class SearchTerm(Base):
+    """The vocabulary of words in the index, added to at index time (never shrunk: a stale term
+    only costs a correction that finds nothing). The fuzzy fallback matches query words against
+    it with pg_trgm, a table of tens of thousands of short words instead of every text."""
+
+    __tablename__ = "search_terms"
+    __table_args__ = (
+        Index(
+            "ix_search_terms_trgm",
+            "term",
+            postgresql_using="gin",
+            postgresql_ops={"term": "gin_trgm_ops"},
+        ),
+    )
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class SavedSearch(Base):
+    """A search a user named to run again (the UI, legal holds): owner-only."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("owner", "name", name="uq_saved_searches_owner_name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # the actor's name (username); user_id too when the owner is a user
+    owner: Mapped[str] = mapped_column(String(200))
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -29,8 +29,9 @@ __all__ = [
     "to_tsvector_text",
 ]
 
-# Bumped whenever a change here may give a text other terms.
-_RULES_VERSION = 1
+# Bumped whenever a change here (or in what app.search.index stores) may give a text other
+# terms: 2 added PESEL hashes, a PESEL inside a longer identifier, the filter columns.
+_RULES_VERSION = 2
 
 _POLISH_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
 _DIACRITICS = {"a": "ą", "c": "ć", "e": "ę", "l": "ł", "n": "ń", "o": "ó", "s": "ś", "z": "źż"}
@@ -82,6 +83,7 @@ _STOP = _STOP_FORMS | (
 )
 
 _ALNUM = re.compile(r"[^\W_]+")
+_ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
 _LETTERS_THEN_DIGITS = re.compile(r"([^\W\d_]+)(\d+)|(\d+)([^\W\d_]+)")
 _EDGE_PUNCTUATION = ".,;:!?()[]{}<>\"'`„”“‘’«»…–—-*•|/\\"
 _GROUP = r"[ \u00a0\u202f]"
@@ -257,7 +259,7 @@ def _abbreviation_terms(runs: Sequence[str]) -> Iterator[_Term]:
 
 
 def _identifier_terms(runs: Sequence[str]) -> Iterator[_Term]:
-    if any(is_valid_pesel(run) for run in runs):
+    if any(is_valid_pesel(digits) for run in runs for digits in _ELEVEN_DIGITS.findall(run)):
         # PESEL stays out of the plain-text index; it is found through its keyed hash
         yield from (
             _Term(term, True) for run in runs if run.isalpha() and (term := _word_term(run))

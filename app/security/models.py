@@ -31,6 +31,11 @@ class Role(StrEnum):
     """Uploads and sees what they uploaded."""
     auditor = "auditor"
     """Reads, including the audit trail; changes nothing."""
+    # Circulation roles (app.circulation.seeds): who approves what in the default workflows.
+    cfo = "cfo"
+    legal = "legal"
+    signatory = "signatory"
+    head_of_unit = "head_of_unit"
 
 
 class Scope(StrEnum):

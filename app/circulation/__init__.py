@@ -1,0 +1,1 @@
+"""Circulation (obieg dokumentów): documents walk an approval path defined per class."""

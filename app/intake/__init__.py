@@ -1,0 +1,1 @@
+"""Intake channels: a watched folder and IMAP mailboxes, both feeding `ingest_document`."""

@@ -1,0 +1,1 @@
+"""Observability: structured logs with a request id, Prometheus metrics, a request middleware."""

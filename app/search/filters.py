@@ -1,0 +1,81 @@
+"""Filters on the typed columns of `document_search` (copies of extracted fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, literal
+
+from app.errors import Unprocessable
+from app.search.index import compact_ksef, compact_number, fold_name
+from app.search.models import DocumentSearch
+from schemas.search import SearchFilters
+from workers.extract.identifiers import normalise_nip
+
+
+def search_conditions(request: SearchFilters) -> list[ColumnElement[bool]]:
+    """Conditions on `DocumentSearch`; a document without a search row matches none of them."""
+    row = DocumentSearch
+    conditions = [
+        *_range(row.issue_date, request.issued_from, request.issued_to, "issued"),
+        *_range(row.due_date, request.due_from, request.due_to, "due"),
+        *_range(row.gross_amount, request.amount_min, request.amount_max, "amount"),
+    ]
+    if request.currency:
+        conditions.append(row.currency == request.currency.upper())
+    for name, column in (("seller_nip", row.seller_nip), ("buyer_nip", row.buyer_nip)):
+        raw = getattr(request, name)
+        if raw is not None:
+            conditions.append(column == nip_filter(name, raw))
+    if request.counterparty is not None:
+        conditions.append(_counterparty(request.counterparty))
+    if request.tags_all:
+        conditions.append(row.tags.contains(sorted(set(request.tags_all))))
+    if request.tags_any:
+        conditions.append(row.tags.overlap(sorted(set(request.tags_any))))
+    if request.invoice_number is not None:
+        conditions.append(row.invoice_number == _required(request, "invoice_number"))
+    if request.ksef_number is not None:
+        conditions.append(row.ksef_number == _required(request, "ksef_number"))
+    return conditions
+
+
+def nip_filter(name: str, raw: str) -> str:
+    nip = normalise_nip(raw)
+    if nip is None:
+        raise Unprocessable(
+            f"{name}: {raw!r} is not a valid NIP (10 digits with a correct check digit; "
+            "dashes, spaces and a PL prefix are fine)",
+            field=name,
+        )
+    return nip
+
+
+def _range(column: Any, low: Any, high: Any, name: str) -> list[ColumnElement[bool]]:
+    if low is not None and high is not None and low > high:
+        raise Unprocessable(f"{name}: the range starts after it ends ({low} > {high})")
+    conditions = []
+    if low is not None:
+        conditions.append(column >= low)
+    if high is not None:
+        conditions.append(column <= high)
+    return conditions
+
+
+def _counterparty(name: str) -> ColumnElement[bool]:
+    folded = fold_name(name)
+    if not folded:
+        raise Unprocessable(
+            "counterparty: give a name with letters or digits", field="counterparty"
+        )
+    # word similarity: the typed name against the closest run of words of the stored names
+    # (pg_trgm.word_similarity_threshold, 0.6), served by the trigram index on the names
+    return literal(folded).op("<%")(DocumentSearch.counterparty_names)
+
+
+def _required(request: SearchFilters, name: str) -> str:
+    compact = compact_number if name == "invoice_number" else compact_ksef
+    value = compact(getattr(request, name))
+    if not value:
+        raise Unprocessable(f"{name}: give a number with letters or digits", field=name)
+    return value
