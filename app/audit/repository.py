@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from app.audit.models import AuditEvent
 
@@ -32,3 +35,38 @@ def chain_batch(*, after_id: int | None, limit: int) -> Select[Any]:
 
 def chain_head() -> Select[int, str]:
     return select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    actor: str | None = None
+    action: str | None = None
+    """An action, or a prefix ending in '.' ('document.' for every document event)."""
+    document_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def filtered_events(
+    criteria: AuditFilter, visible_documents: Select[uuid.UUID]
+) -> Select[AuditEvent]:
+    """Newest first. Events about a document the reader may not see are left out, as if absent;
+    events about no document (logins, accounts) are all there."""
+    about_visible: ColumnElement[bool] = or_(
+        AuditEvent.document_id.is_(None), AuditEvent.document_id.in_(visible_documents)
+    )
+    query = select(AuditEvent).where(about_visible).order_by(AuditEvent.id.desc())
+    if criteria.actor is not None:
+        query = query.where(AuditEvent.actor == criteria.actor)
+    if criteria.action is not None:
+        if criteria.action.endswith("."):
+            query = query.where(AuditEvent.action.startswith(criteria.action, autoescape=True))
+        else:
+            query = query.where(AuditEvent.action == criteria.action)
+    if criteria.document_id is not None:
+        query = query.where(AuditEvent.document_id == criteria.document_id)
+    if criteria.since is not None:
+        query = query.where(AuditEvent.occurred_at >= criteria.since)
+    if criteria.until is not None:
+        query = query.where(AuditEvent.occurred_at < criteria.until)
+    return query

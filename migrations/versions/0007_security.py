@@ -149,6 +149,9 @@ def upgrade() -> None:
         op.f("ix_document_grants_user_id"), "document_grants", ["user_id"], unique=False
     )
     _seed_class_permissions()
+    # The audit trail is now read by auditors, filtered by who acted and what was done.
+    op.create_index("ix_audit_events_actor_id", "audit_events", ["actor", "id"])
+    op.create_index("ix_audit_events_action_id", "audit_events", ["action", "id"])
 
 
 # Everyone but hr is kept away from personnel files; clerks upload (and see what they uploaded,
@@ -196,6 +199,8 @@ def _seed_class_permissions() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_events_action_id", table_name="audit_events")
+    op.drop_index("ix_audit_events_actor_id", table_name="audit_events")
     op.drop_index(op.f("ix_document_grants_user_id"), table_name="document_grants")
     op.drop_index(op.f("ix_document_grants_document_id"), table_name="document_grants")
     op.drop_table("document_grants")
