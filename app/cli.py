@@ -243,6 +243,38 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_token(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import build_engine, build_sessionmaker, disposing, session_scope
+    from app.errors import DomainError
+    from app.migrate import upgrade
+    from app.security.service import actor_of, create_token, user_by_name
+
+    with database(settings) as url, disposing(build_engine(url, pool_size=1)) as engine:
+        upgrade(url)
+        configure_audit_from_settings(settings)
+        try:
+            with session_scope(build_sessionmaker(engine)) as session:
+                user = user_by_name(session, args.username)
+                if user is None or not user.active:
+                    print(f"docarchive: no active user {args.username!r}", file=sys.stderr)
+                    return 1
+                token, secret = create_token(
+                    session,
+                    actor=actor_of(user),
+                    name=args.name,
+                    scopes=args.scope or ["read"],
+                    days=args.days,
+                    settings=settings,
+                )
+        except DomainError as exc:
+            print(f"docarchive: {exc.detail}", file=sys.stderr)
+            return 1
+    scopes = ", ".join(token.scopes)
+    print(f"token for {user.username}, scopes {scopes}, expires {token.expires_at:%Y-%m-%d}")
+    print(secret)
+    return 0
+
+
 def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from app.audit.chain import derive_audit_key
     from app.audit.verify import verify_chain
@@ -329,6 +361,16 @@ def _parser() -> argparse.ArgumentParser:
         help="read the password from standard input (default: generate and print one)",
     )
     user_create.set_defaults(run=_user_create)
+    user_token = user_commands.add_parser(
+        "token", help="make an API token for a user (printed once, on the last line)"
+    )
+    user_token.add_argument("username")
+    user_token.add_argument(
+        "--scope", action="append", help="read, write, audit or admin (repeatable; default read)"
+    )
+    user_token.add_argument("--days", type=int, default=90, help="lifetime (default 90)")
+    user_token.add_argument("--name", default="cli", help="a label to recognise it by")
+    user_token.set_defaults(run=_user_token)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

@@ -289,3 +289,29 @@ def test_hr_records_are_invisible_to_every_role_but_hr(login_as: LoginAs, role: 
 def blob_store(tmp_path: Path) -> BlobStore:
     """Credentials do not depend on the blob store: the local one is enough here."""
     return LocalBlobStore(tmp_path / "var" / "blobs")
+
+
+def test_cli_creates_users_and_tokens(
+    server: LiveServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("DOCARCHIVE_DATABASE_URL", str(server.settings.database_url))
+    assert main(["user", "create", "anna", "--role", "accountant", "--role", "approver"]) == 0
+    created = capsys.readouterr().out
+    assert "roles accountant, approver" in created
+    password = created.strip().splitlines()[-1].removeprefix("password (shown once): ")
+    assert login(server, "anna", password).status_code == 200
+    assert main(["user", "create", "anna"]) == 1
+    assert "exists already" in capsys.readouterr().err
+    assert main(["user", "create", "boss", "--admin", "--role", "nobody"]) == 1
+    assert "unknown roles" in capsys.readouterr().err
+
+    assert main(["user", "token", "anna", "--scope", "read", "--days", "7"]) == 0
+    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    with server.client(secret) as anna:
+        me = anna.get("/me").json()
+    assert (me["username"], me["scopes"]) == ("anna", ["read"])
+    assert main(["user", "token", "ghost"]) == 1
