@@ -210,6 +210,34 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import build_engine, build_sessionmaker, disposing
+    from app.migrate import upgrade
+    from app.retention import purge
+    from app.storage.factory import build_blob_store
+
+    configure_audit_from_settings(settings)
+    with database(settings) as url, disposing(build_engine(url, pool_size=2)) as engine:
+        upgrade(url)
+        factory = build_sessionmaker(engine)
+        if args.run:
+            run_settings = settings.model_copy(update={"database_url": url})
+            summary = purge.run(factory, build_blob_store(settings), run_settings)
+        else:
+            summary = purge.dry_run(factory)
+    verb = "listed" if args.run else "would be listed"
+    for kind, count in sorted(summary.would_add.items()):
+        print(f"{kind}: {count} documents {verb} in a draft batch awaiting review")
+    for number in summary.approved:
+        done = summary.destroyed.get(number)
+        state = f"{done} documents destroyed" if done is not None else "approved, to destroy"
+        print(f"batch {number}: {state}")
+        for document_id, reason in summary.refused.get(number, {}).items():
+            print(f"  REFUSED {document_id}: {reason}")
+    print(f"{'run' if args.run else 'dry run'} took {summary.seconds:.2f} s")
+    return 1 if summary.refused else 0
+
+
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     from app.db import build_engine, build_sessionmaker, disposing, session_scope
     from app.errors import DomainError
@@ -386,6 +414,18 @@ def _parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="rebuild every row (e.g. after a secret key change)"
     )
     reindex.set_defaults(run=_reindex)
+
+    purge = commands.add_parser(
+        "purge", help="retention: list what is due for disposal, destroy approved batches"
+    )
+    purge_mode = purge.add_mutually_exclusive_group(required=True)
+    purge_mode.add_argument(
+        "--dry-run", action="store_true", help="show what a collection would list; change nothing"
+    )
+    purge_mode.add_argument(
+        "--run", action="store_true", help="collect due documents and destroy approved batches"
+    )
+    purge.set_defaults(run=_purge)
 
     gc = commands.add_parser("gc", help="remove orphan blobs and stale temporary files")
     gc.add_argument("--grace", type=int, help="minimum age in seconds (default from settings)")

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from app import health
 from app.audit import endpoints as audit
 from app.audit.service import configure_audit_from_settings
 from app.circulation import endpoints as circulation
-from app.circulation.repository import open_task_document_ids
 from app.config import Environment, Settings
 from app.db import build_engine, build_sessionmaker
 from app.documents import classes
 from app.documents import endpoints as documents
 from app.errors import install_error_handlers, problem_responses
 from app.observability.middleware import install_observability
+from app.retention import endpoints as retention
 from app.search import endpoints as search
 from app.search.pesel import configure_pesel_key
 from app.security import endpoints as security
 from app.security.headers import install_security_headers
-from app.security.permissions import register_task_documents
 from app.storage import BlobStore
 from app.storage.factory import build_blob_store
+from app.web import routes as web
+from app.web.pages import STATIC_DIR
 
 
 def create_app(
@@ -48,16 +50,18 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = build_sessionmaker(engine)
     app.state.blob_store = blob_store or build_blob_store(settings)
-    api = APIRouter(prefix="/api/v1", responses=problem_responses(401))
+    api = APIRouter(prefix="/api/v1", responses=problem_responses(400, 401, 422))
     api.include_router(documents.router)
     api.include_router(classes.router)
     api.include_router(search.router)
     api.include_router(security.router)
     api.include_router(audit.router)
     api.include_router(circulation.router)
-    register_task_documents(open_task_document_ids)
+    api.include_router(retention.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     install_observability(app, metrics_enabled=settings.metrics_enabled)
     install_security_headers(app, hsts=settings.environment is Environment.production)

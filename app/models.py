@@ -20,7 +20,17 @@ from app.documents.models import (
     IdempotentRequest,
 )
 from app.intake.models import IntakeItem, IntakeMessage
-from app.search.models import DocumentSearch, SavedSearch, SearchTerm
+from app.retention.models import (
+    ClassRetention,
+    DisposalBatch,
+    DisposalItem,
+    DocumentRetention,
+    HeldDocument,
+    LegalHold,
+    RetentionClass,
+    Tombstone,
+)
+from app.search.models import CounterpartyName, DocumentSearch, SavedSearch, SearchTerm
 from app.security.models import (
     ApiToken,
     BrowserSession,
@@ -41,20 +51,29 @@ __all__ = [
     "CirculationStep",
     "CirculationTask",
     "ClassPermission",
+    "ClassRetention",
+    "CounterpartyName",
+    "DisposalBatch",
+    "DisposalItem",
     "Document",
     "DocumentClass",
     "DocumentField",
     "DocumentGrant",
     "DocumentPage",
+    "DocumentRetention",
     "DocumentSearch",
     "DocumentVersion",
+    "HeldDocument",
     "IdempotentRequest",
     "IntakeItem",
     "IntakeMessage",
+    "LegalHold",
     "LoginAttempt",
     "Notification",
+    "RetentionClass",
     "SavedSearch",
     "SearchTerm",
+    "Tombstone",
     "User",
     "Workflow",
 ]

@@ -7,7 +7,7 @@ the cost invoice needs, each with an API token; `--documents` invoices (gross am
 the three threshold bands) inserted in bulk and started with the service, in batches.
 
 Measured: `docarchive serve` in its own process; each approver thread loops for `--seconds`:
-GET /api/v1/me/tasks?limit=20 (timed), pick one task at random from the page, POST approve
+GET /api/v1/me/tasks?limit=50 (timed), pick one task at random from the page, POST approve
 (timed). Approvers compete for the same role tasks, so 409 (someone was first) is expected,
 and 403 (segregation of duties: they registered, described or approved another level) too.
 
@@ -40,7 +40,7 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.audit.service import configure_audit
-from app.circulation import service
+from app.circulation import repository, service
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, session_scope
 from app.documents.models import Document, DocumentField
@@ -53,6 +53,7 @@ from bench.audit_chain import scratch_database
 ROLES = ("clerk", "approver", "accountant", "head_of_unit", "cfo")
 BIN = Path(sys.executable).parent
 SYSTEM = system_actor("bench")
+PAGE = 50
 
 
 @dataclass
@@ -195,7 +196,7 @@ def approver(base: str, token: str, until: float, tally: Tally, seed: int) -> No
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         while time.monotonic() < until:
             began = time.perf_counter()
-            page = client.get("/me/tasks", params={"limit": 20})
+            page = client.get("/me/tasks", params={"limit": PAGE})
             inbox_ms = (time.perf_counter() - began) * 1000
             items = page.json()["items"]
             if not items:
@@ -210,6 +211,22 @@ def approver(base: str, token: str, until: float, tally: Tally, seed: int) -> No
                 tally.statuses[answer.status_code] += 1
                 if answer.status_code == 200:
                     tally.approved[task] += 1
+
+
+def inbox_query_ms(url: str, repeat: int = 50) -> list[float]:
+    """The inbox query alone (first page, as the API asks for it), in this process."""
+    engine = build_engine(url, pool_size=1)
+    timings = []
+    with session_scope(build_sessionmaker(engine)) as session:
+        user = security.user_by_name(session, "approver00")
+        assert user is not None
+        actor = security.actor_of(user)
+        for _ in range(repeat):
+            began = time.perf_counter()
+            session.execute(repository.inbox(actor).limit(PAGE + 1)).all()
+            timings.append((time.perf_counter() - began) * 1000)
+    engine.dispose()
+    return timings
 
 
 def verify(url: str, tally: Tally) -> dict[str, int]:
@@ -278,6 +295,11 @@ def main() -> int:
                 thread.join()
             elapsed = time.monotonic() - began
         report(args, tally, elapsed, verify(url, tally))
+        query = inbox_query_ms(url)
+        print(
+            f"inbox query alone ({PAGE + 1} rows): p50 {pct(query, 50):.1f} ms, "
+            f"p95 {pct(query, 95):.1f} ms (n={len(query)})"
+        )
     return 0
 
 

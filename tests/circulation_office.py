@@ -27,7 +27,7 @@ from app.db import build_sessionmaker, session_scope
 from app.documents.models import Document, DocumentField
 from app.security.models import User
 from app.security.principal import Actor, system_actor
-from schemas.circulation import ActionName, TaskAction, WorkflowDefinition
+from schemas.circulation import ActionName, CirculationOut, TaskAction, WorkflowDefinition
 
 ADMIN = system_actor("tests")
 
@@ -149,7 +149,7 @@ class Office:
         *,
         now: datetime | None = None,
         **options: Any,
-    ) -> Circulation:
+    ) -> CirculationOut:
         request = TaskAction(action=ActionName(action), **options)
         with self.session() as session:
             return service.act(

@@ -43,6 +43,9 @@ DATA_TABLES = (
     "intake_items",
     "saved_searches",
     "search_terms",
+    "counterparty_names",
+    "legal_holds",
+    "disposal_batches",
 )
 QUEUE_TABLES = ("procrastinate_jobs",)
 

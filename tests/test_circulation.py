@@ -688,3 +688,56 @@ def test_steps_record_their_rounds(office: Office) -> None:
     assert ("description", 2, StepState.completed) in rounds
     assert ("approval", 1, StepState.returned) in rounds
     assert ("approval", 2, StepState.active) in rounds
+
+
+def test_one_audit_event_per_change_names_what_followed(office: Office) -> None:
+    from app.audit.models import AuditEvent
+
+    office.staff()
+    office.cost_invoice_workflow()
+    invoice = office.invoice("900.00")
+    office.walk_invoice_to_approval(invoice)
+    office.pass_step(invoice, "approval", "anna")
+    with office.session() as session:
+        last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert last is not None
+    assert (last.actor, last.action, last.document_id) == ("anna", "circulation.approved", invoice)
+    assert last.details["step"] == "approval"
+    assert last.details["then"] == [
+        "step_completed:approval",
+        "step_skipped:second_approval",
+        "step_skipped:cfo_approval",
+        "step_activated:formal_check",
+    ]
+
+
+def test_inbox_pages_by_due_with_undated_tasks_last(office: Office) -> None:
+    reviewer = office.user("hanna", "hr", "approver")
+    office.save_workflow(
+        "other",
+        {"name": "t", "steps": [{"key": "look", "name": "Look", "assignees": [{"role": "hr"}]}]},
+    )
+    undated = [office.document("other") for _ in range(2)]
+    dated = [office.document("hr_record") for _ in range(2)]
+    office.start(dated[1], now=datetime(2026, 3, 2, tzinfo=UTC))
+    office.start(dated[0], now=datetime(2026, 3, 9, tzinfo=UTC))
+    for document in undated:
+        office.start(document)
+
+    def pages(descending: bool) -> list[Any]:
+        seen: list[Any] = []
+        after = None
+        while True:
+            with office.session() as session:
+                query = repository.inbox(reviewer, descending=descending, after=after)
+                rows = session.execute(query.limit(1)).all()
+            if not rows:
+                return seen
+            task, circulation, _ = rows[0]
+            seen.append(circulation.document_id)
+            after = (task.due_at, task.id)
+
+    ascending = pages(False)
+    assert ascending[:2] == [dated[1], dated[0]]
+    assert sorted(ascending[2:]) == sorted(undated)
+    assert pages(True) == list(reversed(ascending))

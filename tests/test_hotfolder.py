@@ -22,7 +22,7 @@ from app.config import Settings
 from app.db import build_sessionmaker, session_scope
 from app.documents.models import Document, DocumentVersion
 from app.intake import hotfolder
-from app.intake.commands import hot_folder
+from app.intake.commands import hot_folder, hot_folder_thread
 from app.intake.hotfolder import HotFolder, is_candidate
 from app.intake.models import IntakeItem
 from tests import samples
@@ -312,3 +312,29 @@ def test_the_watch_command_survives_being_killed(
     )
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     assert any(line["message"].startswith("hot folder file b0.png") for line in lines)
+
+
+def test_serve_watches_the_configured_folder_once_across_processes(
+    settings: Settings, engine: Engine, inbox: Path
+) -> None:
+    tuned = settings.model_copy(
+        update={
+            "hotfolder_dir": inbox,
+            "hotfolder_poll_seconds": 0.1,
+            "hotfolder_settle_seconds": 0.2,
+        }
+    )
+    names = [f"s{n}.pdf" for n in range(3)]
+    assert settings.database_url is not None
+    # Two `serve` processes configured with the same folder: one watches, the other stands by.
+    with (
+        hot_folder_thread(tuned, settings.database_url),
+        hot_folder_thread(tuned, settings.database_url),
+    ):
+        for name in names:
+            (inbox / name).write_bytes(samples.pdf(name))
+        wait_for([inbox / "done" / name for name in names], timeout=30)
+
+    assert row_count(engine, "documents") == 3
+    assert row_count(engine, "intake_items") == 3
+    assert not (inbox / "failed").exists()

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from app.documents import repository
 from app.documents.models import Document
-from app.search import service as search_service
 from app.search.pesel import pesel_lexeme
-from app.security.principal import Actor
-from schemas.search import SearchRequest
 from tests import samples
-from tests.conftest import RunWorker, upload
+from tests.conftest import LoginAs, RunWorker, upload
 
 pytestmark = pytest.mark.parametrize("blob_store", ["local"], indirect=True)
 
@@ -213,7 +208,7 @@ def test_metadata_edits_are_searchable_at_once(client: httpx.Client, run_worker:
 
 
 def test_pesel_is_indexed_as_a_keyed_hash_searchable_by_hr_only(
-    client: httpx.Client, run_worker: RunWorker, engine: Engine
+    client: httpx.Client, run_worker: RunWorker, engine: Engine, login_as: LoginAs
 ) -> None:
     ids = processed(
         client,
@@ -248,16 +243,10 @@ def test_pesel_is_indexed_as_a_keyed_hash_searchable_by_hr_only(
     assert "44051401359" not in (vocabulary or "")
 
     # someone who may see the contract but does not hold the hr role
-    admin = Actor("adam", user_id=uuid.uuid4(), roles=frozenset({"admin"}))
-    with Session(engine) as session:
-        assert service_found(session, admin, "zlecenie") == {document_id, ids["inna.pdf"]}
-        assert service_found(session, admin, "44051401359") == set()
-        assert service_found(session, admin, "zlecenie 44051401359") == set()
-
-
-def service_found(session: Session, actor: Actor, q: str) -> set[str]:
-    results = search_service.search(session, request=SearchRequest(q=q), actor=actor)
-    return {str(hit.document.id) for hit in results.items}
+    admin = login_as("adam", "admin")
+    assert found(admin, "zlecenie") == {document_id, ids["inna.pdf"]}
+    assert found(admin, "44051401359") == set()
+    assert found(admin, "zlecenie 44051401359") == set()
 
 
 @pytest.mark.parametrize(
@@ -305,3 +294,35 @@ def test_a_visibility_rule_on_the_base_query_hides_results_counts_and_facets(
         assert body["total"] == 1
         assert body["facets"]["class"] == [{"value": "invoice", "count": 1}]
     assert search(client, "najem")["total"] == 0
+
+
+def test_the_callers_visibility_limits_results_counts_facets_and_snippets(
+    client: httpx.Client, run_worker: RunWorker, login_as: LoginAs
+) -> None:
+    ids = processed(
+        client,
+        run_worker,
+        **{
+            "fv.xml": samples.ksef_fa3("FV/4/2026"),
+            "kadry.pdf": samples.text_pdf(["Świadectwo pracy", "Faktura za szkolenie BHP"]),
+        },
+    )
+    hr_document = ids["kadry.pdf"]
+    response = client.patch(
+        f"/documents/{hr_document}",
+        json={"document_class": "hr_record"},
+        headers={"If-Match": '"r1"'},
+    )
+    assert response.status_code == 200, response.text
+    accountant = login_as("anna", "accountant")  # accounting roles do not see HR records
+
+    assert found(client, "faktura") == {ids["fv.xml"], hr_document}
+    for q in ("faktura", "", "szkolenie"):
+        body = search(accountant, q)
+        assert hr_document not in {hit["document"]["id"] for hit in body["items"]}, q
+        assert body["total"] == (0 if q == "szkolenie" else 1), q
+        assert {f["value"] for f in body["facets"]["class"]} <= {"invoice"}, q
+        assert all(
+            "szkolenie" not in (hit["snippet"] or {}).get("text", "") for hit in body["items"]
+        )
+    assert search(accountant, "szkolenie")["fuzzy_terms"] == {}

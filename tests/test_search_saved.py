@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from app.cli import main
 from app.db import build_sessionmaker
-from app.errors import NotFound
-from app.search import saved
 from app.search.polish import terms_version
 from app.search.reindex import reindex
-from app.security.principal import Actor
 from tests import samples
-from tests.conftest import RunWorker
+from tests.conftest import LoginAs, RunWorker
 from tests.test_search import found, processed
 
 pytestmark = pytest.mark.parametrize("blob_store", ["local"], indirect=True)
@@ -66,20 +61,20 @@ def test_a_saved_search_with_a_bad_filter_is_refused(client: httpx.Client) -> No
 
 
 def test_saved_searches_are_visible_to_their_owner_only(
-    client: httpx.Client, engine: Engine
+    client: httpx.Client, login_as: LoginAs
 ) -> None:
     created = client.post("/saved-searches", json={"name": "moje", "search": {"q": "umowa"}})
     assert created.status_code == 201, created.text
-    saved_id = uuid.UUID(created.json()["id"])
-    stranger = Actor("ewa", user_id=uuid.uuid4(), roles=frozenset({"admin"}))
+    saved_id = created.json()["id"]
+    stranger = login_as("ewa", "admin")
 
-    with Session(engine) as session:
-        assert saved.list_saved(session, stranger) == []
-        with pytest.raises(NotFound):
-            saved.get_saved(session, stranger, saved_id)
-        with pytest.raises(NotFound):
-            saved.delete_saved(session, stranger, saved_id)
+    assert stranger.get("/saved-searches").json() == []
+    assert stranger.get(f"/saved-searches/{saved_id}/results").status_code == 404
+    assert stranger.delete(f"/saved-searches/{saved_id}").status_code == 404
+    same_name = stranger.post("/saved-searches", json={"name": "moje", "search": {"q": "x"}})
+    assert same_name.status_code == 201, same_name.text
     assert [item["name"] for item in client.get("/saved-searches").json()] == ["moje"]
+    assert client.get(f"/saved-searches/{saved_id}/results").status_code == 200
 
 
 def test_reindex_rebuilds_rows_of_another_version_and_missing_rows(

@@ -25,6 +25,7 @@ from app.documents.models import (
     DocumentVersion,
 )
 from app.documents.service import set_status
+from app.retention import service as retention
 from app.search.index import index_document
 from app.storage import BlobStore
 from workers.extract.fields import ExtractedField, FieldSource
@@ -77,6 +78,7 @@ def save(runtime: Runtime, document_id: uuid.UUID, version_id: uuid.UUID, outcom
         set_status(document, DocumentStatus.processed)
         # searchable the moment the status says processed: same transaction
         index_document(session, document.id)
+        retention.recompute(session, document_id=document.id, actor=WORKER_ACTOR)
         record(
             session,
             actor=WORKER_ACTOR,

@@ -1,4 +1,5 @@
-"""The jobs: `documents.process`, and the periodic `documents.sweep` and `jobs.retry_stalled`."""
+"""The jobs: `documents.process`, `retention.destroy_batch`, and the periodic `documents.sweep`,
+`jobs.retry_stalled` and `retention.collect`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from app.documents.models import Document, DocumentStatus
 from app.intake import imap
 from app.intake.rules import load_rules
 from app.observability.logs import log_context
+from app.retention import disposal, review
+from app.retention import service as retention_service
 from workers import processing, runtime
 from workers.app import MAINTENANCE_QUEUE, app
 
@@ -135,3 +138,27 @@ def escalate_circulation(timestamp: int) -> int:
         escalated = escalation.escalate_overdue(session, now=now)
         escalation.send_reminders(session, now=now)
     return escalated
+
+
+@app.periodic(cron="0 2 * * *", periodic_id="retention.collect")
+@app.task(name="retention.collect", queue=MAINTENANCE_QUEUE, queueing_lock="retention.collect")
+def collect_disposal(timestamp: int) -> int:
+    """Daily at 02:00: retention dates for documents without one, then the due documents into
+    draft batches (destruction, expert review, transfer) waiting for an archivist."""
+    with session_scope(runtime.current().sessionmaker) as session:
+        retention_service.recompute_missing(session)
+    with session_scope(runtime.current().sessionmaker) as session:
+        batches = disposal.collect(session)
+    return len(batches)
+
+
+@app.task(name=review.DESTROY_TASK, queue=MAINTENANCE_QUEUE)
+def destroy_batch(batch_id: str) -> int:
+    """Destroy an approved batch; a rerun after a crash completes it."""
+    current = runtime.current()
+    report = disposal.destroy_batch(
+        current.sessionmaker, current.store, current.settings, uuid.UUID(batch_id)
+    )
+    if report.refused:
+        log.warning("batch %s: the store refused %d documents", batch_id, len(report.refused))
+    return report.destroyed

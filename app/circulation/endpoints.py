@@ -67,7 +67,8 @@ def my_tasks(
     tasks = [task for task, _, _ in page]
     names = views.usernames(session, [p for t in tasks for p in views.task_people(t)])
     definitions = {
-        c.workflow_id: views.definition_of(session, c.workflow_id)[1] for _, c, _ in page
+        workflow_id: views.definition_of(session, workflow_id)[1]
+        for workflow_id in {c.workflow_id for _, c, _ in page}
     }
     items = [
         _inbox_item(task, c, d, definitions=definitions, names=names, now=now)
@@ -185,8 +186,7 @@ def act_on_task(
     claim, comment. 409 with the current state when someone else got there first; the same
     action repeated by the same person answers as the first time."""
     require_write_scope(actor)
-    circulation = service.act(session, task_id=task_id, request=request, actor=actor)
-    return views.circulation_out(session, circulation)
+    return service.act(session, task_id=task_id, request=request, actor=actor)
 
 
 # --- workflow definitions ----------------------------------------------------------------

@@ -162,6 +162,7 @@ class CirculationTask(Base):
         Index(
             "ix_circulation_tasks_open_due",
             "due_at",
+            "id",
             postgresql_where=text("state IN ('open', 'claimed')"),
         ),
     )

@@ -7,16 +7,12 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     Select,
     and_,
-    cast,
     false,
     func,
-    literal,
     or_,
     select,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import distinct_on
 
@@ -110,14 +106,6 @@ def open_task_document_ids(actor: Actor) -> Select[uuid.UUID]:
     )
 
 
-def due_key() -> ColumnElement[datetime]:
-    """Tasks without a due time sort after every dated one."""
-    return func.coalesce(CirculationTask.due_at, _INFINITY)
-
-
-_INFINITY = cast(literal("infinity"), DateTime(timezone=True))
-
-
 def inbox(
     actor: Actor,
     *,
@@ -127,7 +115,10 @@ def inbox(
     descending: bool = False,
     after: tuple[datetime | None, uuid.UUID] | None = None,
 ) -> Select[CirculationTask, Circulation, Document]:
-    """The actor's open tasks by due time (then id), optionally after a cursor."""
+    """The actor's open tasks by due time (undated last), then id; optionally after a cursor.
+
+    The order is that of the partial index on open tasks (due_at, id), so the first page is
+    read from the index instead of sorting every open task the actor may see."""
     query = (
         select(CirculationTask, Circulation, Document)
         .join(Circulation, CirculationTask.circulation_id == Circulation.id)
@@ -140,14 +131,24 @@ def inbox(
         query = query.where(CirculationTask.step_key == step)
     if overdue_at is not None:
         query = query.where(CirculationTask.due_at < overdue_at)
-    key = tuple_(due_key(), CirculationTask.id)
     if after is not None:
-        due = _INFINITY if after[0] is None else literal(after[0], DateTime(timezone=True))
-        bound = tuple_(due, literal(after[1]))
-        query = query.where(key < bound if descending else key > bound)
+        query = query.where(_after(*after, descending=descending))
     if descending:
-        return query.order_by(due_key().desc(), CirculationTask.id.desc())
-    return query.order_by(due_key(), CirculationTask.id)
+        return query.order_by(
+            CirculationTask.due_at.desc().nulls_first(), CirculationTask.id.desc()
+        )
+    return query.order_by(CirculationTask.due_at.asc().nulls_last(), CirculationTask.id)
+
+
+def _after(due: datetime | None, task_id: uuid.UUID, *, descending: bool) -> ColumnElement[bool]:
+    due_at, id_ = CirculationTask.due_at, CirculationTask.id
+    if due is None:
+        same = and_(due_at.is_(None), id_ < task_id if descending else id_ > task_id)
+        return or_(same, due_at.is_not(None)) if descending else same
+    tie = and_(due_at == due, id_ < task_id if descending else id_ > task_id)
+    if descending:
+        return or_(due_at < due, tie)
+    return or_(due_at > due, tie, due_at.is_(None))
 
 
 def circulations_of(document_id: uuid.UUID) -> Select[Circulation]:
@@ -156,6 +157,11 @@ def circulations_of(document_id: uuid.UUID) -> Select[Circulation]:
         .where(Circulation.document_id == document_id)
         .order_by(Circulation.started_at.desc())
     )
+
+
+def running_document_ids() -> Select[uuid.UUID]:
+    """Documents whose circulation has not finished (retention keeps them)."""
+    return select(Circulation.document_id).where(Circulation.state == "running")
 
 
 def running_circulation(document_id: uuid.UUID) -> Select[Circulation]:

@@ -32,15 +32,18 @@ from app.circulation.models import (
     TaskState,
     Workflow,
 )
+from app.circulation.views import circulation_out
 from app.db import utcnow
 from app.documents.models import Document
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.locks import advisory_xact_lock
+from app.retention import service as retention
 from app.security.models import Role, User
 from app.security.principal import Actor
 from schemas.circulation import (
     END,
     ActionName,
+    CirculationOut,
     Duty,
     StepDefinition,
     TaskAction,
@@ -245,6 +248,9 @@ def _finish(run: Run, change: engine.CirculationChange) -> None:
     run.circulation.finished_at = run.now
     run.circulation.current_step = None
     add_event(run, "finished", details={"state": state.value})
+    retention.on_circulation_finished(
+        run.session, document_id=run.document.id, finished_at=run.now, actor=run.actor.name
+    )
 
 
 # --- events ------------------------------------------------------------------------------
@@ -317,8 +323,11 @@ def act(
     request: TaskAction,
     actor: Actor,
     now: datetime | None = None,
-) -> Circulation:
-    """Apply one action to a task, under the circulation's lock."""
+) -> CirculationOut:
+    """Apply one action to a task, under the circulation's lock; answer the new timeline.
+
+    The timeline is read before the audit event is written: the audit chain's lock is then
+    held only for the insert and the commit."""
     circulation_id = session.scalars(
         select(CirculationTask.circulation_id).where(CirculationTask.id == task_id)
     ).first()
@@ -328,7 +337,7 @@ def act(
     task = session.get(CirculationTask, task_id, populate_existing=True)
     assert task is not None
     if _is_repeat(session, task, request, actor):
-        return run.circulation
+        return circulation_out(session, run.circulation)
     transition = engine.transition_for(TaskState(task.state), request.action)
     if transition is None:
         raise _not_now(session, run, task, request.action)
@@ -337,9 +346,10 @@ def act(
     if refusal is not None:
         raise _refused(refusal, task)
     _APPLY[request.action](run, task, request, ctx)
-    audit(run)
     session.flush()
-    return run.circulation
+    timeline = circulation_out(session, run.circulation)
+    audit(run)
+    return timeline
 
 
 def _is_repeat(session: Session, task: CirculationTask, request: TaskAction, actor: Actor) -> bool:

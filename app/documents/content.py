@@ -66,7 +66,10 @@ def content_disposition(filename: str, *, inline: bool = False) -> str:
     cleaned = cleaned.replace("/", "_").replace("\\", "_").strip() or "document"
     ascii_name = unicodedata.normalize("NFKD", cleaned.translate(_NO_DECOMPOSITION))
     ascii_name = ascii_name.encode("ascii", "ignore").decode()
-    ascii_name = re.sub(r'["%;\\]', "_", ascii_name).strip() or "document"
+    ascii_name = re.sub(r'["%;\\]', "_", ascii_name).strip()
+    if not ascii_name or ascii_name.startswith("."):
+        # Nothing of the name survived but its extension (say 請求書.pdf): name it readably.
+        ascii_name = "document" + ascii_name
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
 

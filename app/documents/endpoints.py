@@ -23,7 +23,7 @@ from app.documents.content import ByteRange, content_disposition, etag, open_ver
 from app.documents.fields import field_out, fields_of
 from app.documents.idempotency import fingerprint, run_once
 from app.documents.models import Document, DocumentPage, DocumentStatus, DocumentVersion
-from app.documents.sniff import PDF, sniff
+from app.documents.sniff import JPEG, PDF, PNG, TIFF, sniff
 from app.documents.upload import ReceivedForm, receive_form
 from app.errors import (
     BadRequest,
@@ -484,12 +484,18 @@ def delete_document(document_id: uuid.UUID) -> None:
     )
 
 
+_ORIGINAL_CONTENT = {
+    media_type: {"schema": {"type": "string", "format": "binary"}}
+    for media_type in (PDF, TIFF, PNG, JPEG, "application/xml")
+}
+
+
 @router.get(
     "/{document_id}/content",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The original bytes"},
-        206: {"description": "The requested byte range"},
+        200: {"content": _ORIGINAL_CONTENT, "description": "The original bytes"},
+        206: {"content": _ORIGINAL_CONTENT, "description": "The requested byte range"},
         304: {"description": "Not modified (If-None-Match)"},
         **problem_responses(404, 416, 500, 503),
     },

@@ -24,6 +24,7 @@ from app.errors import (
     Unprocessable,
 )
 from app.locks import lock_blob
+from app.retention import service as retention
 from app.search.index import index_document
 from app.security.permissions import require_class_edit, require_edit, require_upload
 from app.security.principal import Actor
@@ -265,6 +266,7 @@ def update_metadata(
             details={"revision": document.revision, "changes": _jsonable(changes)},
         )
         index_document(session, document.id)
+        retention.recompute(session, document_id=document.id, actor=actor.name)
     session.flush()
     return get_document(session, document_id, actor)
 
@@ -295,6 +297,7 @@ def correct_fields(
     if changes:
         document.revision += 1
         index_document(session, document.id)
+        retention.recompute(session, document_id=document.id, actor=actor.name)
         circulation.on_fields_changed(
             session, document_id=document.id, changed=set(changes), actor=actor
         )

@@ -25,6 +25,8 @@ MAX_FIELDS = 64
 MAX_FIELD_BYTES = 256 * 1024
 MULTIPART_OVERHEAD = 1024 * 1024
 TEMP_SUFFIX = ".part"
+MAX_FILENAME_CHARS = 255  # document_versions.original_filename
+MAX_EXTENSION_CHARS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +242,17 @@ def _decode_filename(raw: bytes) -> str:
         name = name.replace(escaped, char)
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     # Browsers on Windows may send a full path; keep the last component only.
-    return name.replace("\\", "/").rsplit("/", 1)[-1].strip()[:255]
+    return _shorten(name.replace("\\", "/").rsplit("/", 1)[-1].strip())
+
+
+def _shorten(name: str, limit: int = MAX_FILENAME_CHARS) -> str:
+    """At most `limit` characters, cut from the stem so that the extension survives."""
+    if len(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) > MAX_EXTENSION_CHARS:
+        return name[:limit].rstrip()
+    return stem[: limit - len(extension) - 1].rstrip() + "." + extension
 
 
 def _boundary(request: Request) -> bytes:

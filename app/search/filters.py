@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, literal
+from sqlalchemy import ColumnElement, func, literal, select
 
 from app.errors import Unprocessable
 from app.search.index import compact_ksef, compact_number, fold_name
-from app.search.models import DocumentSearch
+from app.search.models import CounterpartyName, DocumentSearch
 from schemas.search import SearchFilters
 from workers.extract.identifiers import normalise_nip
 
@@ -68,9 +68,14 @@ def _counterparty(name: str) -> ColumnElement[bool]:
         raise Unprocessable(
             "counterparty: give a name with letters or digits", field="counterparty"
         )
-    # word similarity: the typed name against the closest run of words of the stored names
-    # (pg_trgm.word_similarity_threshold, 0.6), served by the trigram index on the names
-    return literal(folded).op("<%")(DocumentSearch.counterparty_names)
+    # word similarity: the typed name against the closest run of words of each known name
+    # (pg_trgm.word_similarity_threshold, 0.6) through the trigram index on the names; then
+    # the documents holding one of the names found, through the GIN index on their array
+    names = select(func.array_agg(CounterpartyName.name)).where(
+        literal(folded).op("<%")(CounterpartyName.folded)
+    )
+    overlap = DocumentSearch.counterparties.overlap(names.scalar_subquery())
+    return cast("ColumnElement[bool]", overlap)
 
 
 def _required(request: SearchFilters, name: str) -> str:

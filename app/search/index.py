@@ -39,6 +39,16 @@ _ADD_VOCABULARY = text(
 ).bindparams(bindparam("words", type_=ARRAY(Text)))
 
 
+_ADD_NAMES = text(
+    """
+    INSERT INTO counterparty_names (name, folded)
+    SELECT name, folded FROM unnest(:names, :folded) AS new (name, folded)
+    WHERE NOT EXISTS (SELECT 1 FROM counterparty_names AS old WHERE old.name = new.name)
+    ON CONFLICT DO NOTHING
+    """
+).bindparams(bindparam("names", type_=ARRAY(Text)), bindparam("folded", type_=ARRAY(Text)))
+
+
 def index_document(session: Session, document_id: uuid.UUID) -> None:
     """Compute the document's search row from its current state and store it (insert or
     replace)."""
@@ -65,6 +75,15 @@ def index_document(session: Session, document_id: uuid.UUID) -> None:
         )
     )
     add_vocabulary(session, terms)
+    add_counterparty_names(session, values["counterparties"])
+
+
+def add_counterparty_names(session: Session, names: list[str]) -> None:
+    """New counterparty names into the table the fuzzy filter searches (sorted, as words)."""
+    if names:
+        session.execute(
+            _ADD_NAMES, {"names": sorted(names), "folded": [fold_name(n) for n in sorted(names)]}
+        )
 
 
 def add_vocabulary(session: Session, terms: list[str]) -> None:
@@ -88,8 +107,7 @@ def filter_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
         "buyer_nip": _nip(fields.get("buyer_nip")),
         "invoice_number": compact_number(fields.get("invoice_number")),
         "ksef_number": compact_ksef(fields.get("ksef_number")),
-        "counterparties": names,
-        "counterparty_names": "\n".join(dict.fromkeys(fold_name(name) for name in names)),
+        "counterparties": list(dict.fromkeys(names)),
     }
 
 

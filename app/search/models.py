@@ -44,12 +44,7 @@ class DocumentSearch(Base):
         Index("ix_document_search_invoice_number", "invoice_number"),
         Index("ix_document_search_ksef_number", "ksef_number"),
         Index("ix_document_search_tags", "tags", postgresql_using="gin"),
-        Index(
-            "ix_document_search_counterparty_names",
-            "counterparty_names",
-            postgresql_using="gin",
-            postgresql_ops={"counterparty_names": "gin_trgm_ops"},
-        ),
+        Index("ix_document_search_counterparties", "counterparties", postgresql_using="gin"),
     )
 
     document_id: Mapped[uuid.UUID] = mapped_column(
@@ -71,12 +66,11 @@ class DocumentSearch(Base):
     tags: Mapped[list[str]] = mapped_column(
         ARRAY(Text), default=list, server_default=text("'{}'::text[]")
     )
-    # seller, buyer and contract parties as written (the facet), and folded, one per line, for
-    # the fuzzy counterparty filter (pg_trgm word similarity)
+    # seller, buyer and contract parties as written: the facet, and what the counterparty
+    # filter matches once `CounterpartyName` has turned a typed name into the names it means
     counterparties: Mapped[list[str]] = mapped_column(
         ARRAY(Text), default=list, server_default=text("'{}'::text[]")
     )
-    counterparty_names: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class SearchTerm(Base):
@@ -95,6 +89,25 @@ class SearchTerm(Base):
     )
 
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class CounterpartyName(Base):
+    """Every counterparty name in the index, folded for pg_trgm: the fuzzy counterparty filter
+    matches the typed name against these few thousand names, then the documents holding the
+    names found, instead of computing similarity over a column of every document."""
+
+    __tablename__ = "counterparty_names"
+    __table_args__ = (
+        Index(
+            "ix_counterparty_names_folded",
+            "folded",
+            postgresql_using="gin",
+            postgresql_ops={"folded": "gin_trgm_ops"},
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    folded: Mapped[str] = mapped_column(Text)
 
 
 class SavedSearch(Base):

@@ -54,11 +54,17 @@ def _session_actor(request: Request, session: Session, cookie: str) -> Actor:
     if found is None:
         raise Unauthorized("the session has ended; log in again")
     browser, user = found
-    if request.method not in _SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER)
-        if sent is None or not same(sent, browser.csrf_token):
-            raise Forbidden(
-                f"a request authenticated by the session cookie must carry the {CSRF_HEADER} "
-                "header given at login"
-            )
+    require_csrf(request, browser.csrf_token)
     return service.actor_of(user)
+
+
+def require_csrf(request: Request, expected: str) -> None:
+    """A change made with the session cookie must echo the session's CSRF token."""
+    if request.method in _SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None or not same(sent, expected):
+        raise Forbidden(
+            f"a request authenticated by the session cookie must carry the {CSRF_HEADER} "
+            "header given at login"
+        )

@@ -1,5 +1,5 @@
 """search filters: typed filter and sort columns on document_search, the vocabulary of indexed
-words for the fuzzy fallback, saved searches.
+words for the fuzzy fallback, the counterparty names for the fuzzy name filter, saved searches.
 
 Rows indexed before this revision have empty filter columns until `docarchive reindex` (the
 terms version changed with it).
@@ -51,6 +51,19 @@ def upgrade() -> None:
         postgresql_ops={"term": "gin_trgm_ops"},
     )
     op.create_table(
+        "counterparty_names",
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("folded", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_counterparty_names")),
+    )
+    op.create_index(
+        "ix_counterparty_names_folded",
+        "counterparty_names",
+        ["folded"],
+        postgresql_using="gin",
+        postgresql_ops={"folded": "gin_trgm_ops"},
+    )
+    op.create_table(
         "saved_searches",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("owner", sa.String(length=200), nullable=False),
@@ -90,7 +103,6 @@ def upgrade() -> None:
             server_default=sa.text("'{}'::text[]"),
             nullable=False,
         ),
-        sa.Column("counterparty_names", sa.Text(), server_default="", nullable=False),
     ]
     for column in columns:
         op.add_column("document_search", column)
@@ -98,25 +110,23 @@ def upgrade() -> None:
         op.create_index(name, "document_search", indexed)
     op.create_index("ix_document_search_tags", "document_search", ["tags"], **_GIN)
     op.create_index(
-        "ix_document_search_counterparty_names",
-        "document_search",
-        ["counterparty_names"],
-        postgresql_using="gin",
-        postgresql_ops={"counterparty_names": "gin_trgm_ops"},
+        "ix_document_search_counterparties", "document_search", ["counterparties"], **_GIN
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_document_search_counterparty_names", table_name="document_search")
+    op.drop_index("ix_document_search_counterparties", table_name="document_search")
     op.drop_index("ix_document_search_tags", table_name="document_search")
     for name in _PLAIN_INDEXES:
         op.drop_index(name, table_name="document_search")
     for column in (
-        "counterparty_names", "counterparties", "tags", "ksef_number", "invoice_number",
+        "counterparties", "tags", "ksef_number", "invoice_number",
         "buyer_nip", "seller_nip", "currency", "gross_amount", "due_date", "issue_date",
     ):  # fmt: skip
         op.drop_column("document_search", column)
     op.drop_index(op.f("ix_saved_searches_owner_user_id"), table_name="saved_searches")
     op.drop_table("saved_searches")
+    op.drop_index("ix_counterparty_names_folded", table_name="counterparty_names")
+    op.drop_table("counterparty_names")
     op.drop_index("ix_search_terms_trgm", table_name="search_terms")
     op.drop_table("search_terms")

@@ -294,7 +294,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_circulation_tasks_open_due",
         "circulation_tasks",
-        ["due_at"],
+        ["due_at", "id"],
         unique=False,
         postgresql_where=sa.text("state IN ('open', 'claimed')"),
     )

@@ -1,0 +1,113 @@
+"""Polish and English for the pages: the message in English is the key, Polish its translation.
+
+The language is the `lang` cookie when the user chose one, else the browser's first preference
+between the two (`Accept-Language`), else English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+LANGUAGES = ("pl", "en")
+LANG_COOKIE = "lang"
+
+POLISH: dict[str, str] = {
+    "Archive": "Archiwum",
+    "Log in": "Zaloguj się",
+    "Log out": "Wyloguj się",
+    "Username": "Nazwa użytkownika",
+    "Password": "Hasło",
+    "Wrong username or password.": "Błędna nazwa użytkownika lub hasło.",
+    "Dashboard": "Pulpit",
+    "Upload": "Dodaj dokumenty",
+    "Search": "Szukaj",
+    "My recent uploads": "Moje ostatnio dodane",
+    "Nothing uploaded yet.": "Nic jeszcze nie dodano.",
+    "Drop files here or choose them": "Upuść pliki tutaj lub wybierz je",
+    "Choose files": "Wybierz pliki",
+    "Class": "Klasa",
+    "detected by the archive": "rozpozna archiwum",
+    "Title": "Tytuł",
+    "Tags": "Tagi",
+    "comma separated": "oddzielone przecinkami",
+    "Send": "Wyślij",
+    "File": "Plik",
+    "Progress": "Postęp",
+    "Result": "Wynik",
+    "Status": "Status",
+    "Uploaded": "Dodano",
+    "Uploaded by": "Dodał(a)",
+    "Query": "Zapytanie",
+    'Words, "phrases", OR, -exclusion, prefix*': 'Słowa, "frazy", OR, -wykluczenie, prefiks*',
+    "Any class": "Dowolna klasa",
+    "Any status": "Dowolny status",
+    "Uploaded after": "Dodane po",
+    "Uploaded before": "Dodane przed",
+    "results": "wyników",
+    "No documents match.": "Brak pasujących dokumentów.",
+    "Next page": "Następna strona",
+    "page": "strona",
+    "Download original": "Pobierz oryginał",
+    "Pages": "Strony",
+    "Zoom": "Powiększenie",
+    "Metadata": "Metadane",
+    "Save": "Zapisz",
+    "Saved.": "Zapisano.",
+    "Extracted fields": "Odczytane pola",
+    "Field": "Pole",
+    "Value": "Wartość",
+    "Source": "Źródło",
+    "Confidence": "Pewność",
+    "needs review": "do sprawdzenia",
+    "Correct": "Popraw",
+    "Versions": "Wersje",
+    "Version": "Wersja",
+    "Size": "Rozmiar",
+    "Audit trail": "Dziennik zdarzeń",
+    "When": "Kiedy",
+    "Who": "Kto",
+    "What": "Co",
+    "Not found": "Nie znaleziono",
+    "The page or document does not exist, or you may not see it.": (
+        "Strona lub dokument nie istnieje albo nie masz do niego dostępu."
+    ),
+    "You may not do this.": "Nie masz uprawnień do tej czynności.",
+    "pending": "oczekuje",
+    "processing": "przetwarzanie",
+    "processed": "przetworzony",
+    "failed": "błąd",
+    "Reason": "Powód",
+    "Language": "Język",
+    "Reprocess": "Przetwórz ponownie",
+    "The document changed meanwhile; reload and try again.": (
+        "Dokument zmienił się w międzyczasie; odśwież i spróbuj ponownie."
+    ),
+    "already stored": "już jest w archiwum",
+    "refused": "odrzucony",
+    "accepted": "przyjęty",
+    "Open": "Otwórz",
+    "Facets": "Zawężanie",
+    "Year": "Rok",
+    "Counterparty": "Kontrahent",
+    "Skip to content": "Przejdź do treści",
+    "Main navigation": "Główna nawigacja",
+}
+
+
+def language(request: Request) -> str:
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    if lang == "pl":
+        return lambda message: POLISH.get(message, message)
+    return lambda message: message

@@ -1,0 +1,173 @@
+"""The pages in a real browser: Playwright driving Debian's chromium against the live server."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy.engine import Engine
+
+from app.storage import BlobStore
+from app.storage.local import LocalBlobStore
+from tests import samples
+from tests.conftest import TEST_PASSWORD, LiveServer, RunWorker, create_user, upload
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail("chromium is missing: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def blob_store(tmp_path: Path) -> BlobStore:
+    return LocalBlobStore(tmp_path / "var" / "blobs")
+
+
+def new_page(chromium: Browser, server: LiveServer, locale: str = "en-GB") -> Page:
+    context = chromium.new_context(base_url=server.url, locale=locale)
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def process_queue(run_worker: RunWorker) -> None:
+    """The worker runs its own event loop: not in the thread where Playwright runs one."""
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run_worker()
+        except BaseException as exc:  # reported in the test's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the worker did not finish"
+    assert not failures, failures
+
+
+def log_in(page: Page, username: str, password: str = TEST_PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.fixture
+def accountant(chromium: Browser, server: LiveServer, engine: Engine) -> Iterator[Page]:
+    create_user(engine, "ksiegowa", "accountant")
+    page = new_page(chromium, server)
+    log_in(page, "ksiegowa")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    yield page
+    page.context.close()
+
+
+def test_pages_need_a_login_and_a_wrong_password_says_so(
+    chromium: Browser, server: LiveServer, engine: Engine
+) -> None:
+    create_user(engine, "ksiegowa", "accountant")
+    page = new_page(chromium, server)
+    page.goto("/search?q=faktura")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("Username").fill("ksiegowa")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/search\?q=faktura$"))
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.context.close()
+
+
+def test_upload_process_find_by_an_inflected_word_and_open(
+    accountant: Page, run_worker: RunWorker
+) -> None:
+    page = accountant
+    page.goto("/upload")
+    page.get_by_label("Class").select_option("invoice")
+    scan = samples.scan_png(["Faktura VAT nr FV/7/2026", "Sprzedawca: Hurtownia Papieru"])
+    page.set_input_files(
+        "#upload-files",
+        files=[
+            {"name": "skan.png", "mimeType": "image/png", "buffer": scan},
+            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just text"},
+        ],
+    )
+    rows = page.locator("#upload-list tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator(".result")).to_contain_text("accepted")
+    expect(rows.nth(1).locator(".result")).to_contain_text("refused")
+
+    page.goto("/")
+    expect(page.locator("#my-uploads")).to_contain_text("skan.png")
+    process_queue(run_worker)
+    # The dashboard polls while something is pending and shows the new status by itself.
+    expect(page.locator("#my-uploads [data-status]").first).to_have_attribute(
+        "data-status", "processed", timeout=20_000
+    )
+
+    page.goto("/search")
+    page.get_by_label("Query").fill("faktury")  # the scan says "Faktura"
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#total")).to_have_text("1")
+    expect(page.locator(".snippet mark").first).to_be_visible()
+    page.locator(".hit-title").first.click()
+    expect(page.locator("img.page").first).to_be_visible()
+    expect(page.get_by_role("link", name="Download original")).to_be_visible()
+
+    page.get_by_label("Title").fill("Papier biurowy, listopad")
+    page.locator("#metadata").get_by_role("button", name="Save").click()
+    expect(page.locator("#metadata .ok")).to_have_text("Saved.")
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Papier biurowy, listopad")
+
+
+def test_an_hr_document_is_invisible_to_an_accountant(
+    accountant: Page, server: LiveServer, engine: Engine, run_worker: RunWorker
+) -> None:
+    hr_token = create_user(engine, "kadry", "hr")
+    with server.client(hr_token) as hr:
+        hr_file = upload(
+            hr,
+            samples.text_pdf(["Umowa o pracę", "Pracownik: Anna Nowak"]),
+            "umowa.pdf",
+            **{"class": "hr_record"},
+        )
+    process_queue(run_worker)
+    page = accountant
+    page.goto("/search?q=umowa")
+    expect(page.locator("#total")).to_have_text("0")
+    response = page.goto(f"/documents/{hr_file}")
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("does not exist")
+
+
+def test_polish_when_the_browser_prefers_it_and_a_switch(
+    chromium: Browser, server: LiveServer, engine: Engine
+) -> None:
+    create_user(engine, "ksiegowa", "accountant")
+    page = new_page(chromium, server, locale="pl-PL")
+    page.goto("/login")
+    expect(page.get_by_role("heading", name="Zaloguj się")).to_be_visible()
+    page.get_by_role("link", name="EN").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.context.close()
