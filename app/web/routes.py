@@ -22,6 +22,7 @@ from app.security import service as accounts
 from app.security.authentication import CSRF_COOKIE, SESSION_COOKIE
 from app.security.permissions import may_edit, sees_pesel
 from app.security.sensitive import mask_pesels
+from app.web import circulation
 from app.web.i18n import LANG_COOKIE, LANGUAGES
 from app.web.pages import PageRoute, PageUser, page_user, render
 from schemas.documents import DocumentPatch, normalise_tags
@@ -113,7 +114,13 @@ def choose_language(code: str, next: str | None = None) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, user: UserDep) -> Response:
-    return render(request, "dashboard.html", user, uploads=_my_uploads(session, user))
+    return render(
+        request,
+        "dashboard.html",
+        user,
+        uploads=_my_uploads(session, user),
+        tasks=circulation.my_tasks(session, user, limit=20),
+    )
 
 
 @router.get("/fragments/my-uploads", response_class=HTMLResponse)
@@ -184,6 +191,7 @@ def _document_context(session: Session, document: Document, user: PageUser) -> d
         criteria = AuditFilter(document_id=document.id)
         audit = list(session.scalars(filtered_events(criteria, visible).limit(200)))
     return {
+        **circulation.circulation_context(session, document.id, user),
         "document": document,
         "fields": [field_out(f, unmask=unmask) for f in fields_of(session, document.id)],
         "pages": pages,

@@ -1,0 +1,98 @@
+"""Pages of circulation: the inbox and, on a document's page, its timeline and the actions the
+user may take. The engine's services decide; these routes only render their answers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from app.circulation import repository as circulations
+from app.circulation import service as engine
+from app.circulation import views
+from app.db import utcnow
+from app.deps import SessionDep
+from app.documents import service as documents
+from app.security.permissions import may_edit
+from app.web.pages import PageRoute, PageUser, page_user, render
+from schemas.circulation import ActionName, TaskAction, TaskOut
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+UserDep = Annotated[PageUser, Depends(page_user)]
+
+
+def my_tasks(session: Session, user: PageUser, *, limit: int = 100) -> list[TaskOut]:
+    """The user's inbox, soonest due first: what `GET /api/v1/me/tasks` answers."""
+    now = utcnow()
+    rows = session.execute(circulations.inbox(user.actor).limit(limit)).all()
+    tasks = [task for task, _, _ in rows]
+    names = views.usernames(session, [p for t in tasks for p in views.task_people(t)])
+    definitions = {
+        c.workflow_id: views.definition_of(session, c.workflow_id)[1] for _, c, _ in rows
+    }
+    return [
+        views.task_out(
+            task,
+            circulation=c,
+            names=names,
+            step_name=views.step_name(definitions[c.workflow_id], task.step_key),
+            document=d,
+            now=now,
+        )
+        for task, c, d in rows
+    ]
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox(request: Request, session: SessionDep, user: UserDep) -> Response:
+    return render(request, "inbox.html", user, tasks=my_tasks(session, user))
+
+
+def circulation_context(session: Session, document_id: uuid.UUID, user: PageUser) -> dict[str, Any]:
+    """The latest circulation of a document and the user's open tasks in it."""
+    latest = session.scalars(circulations.circulations_of(document_id).limit(1)).first()
+    mine = [t for t in my_tasks(session, user, limit=500) if t.document_id == document_id]
+    return {
+        "circulation": None if latest is None else views.circulation_out(session, latest),
+        "my_open_tasks": mine,
+    }
+
+
+def _section(
+    request: Request, session: Session, document_id: uuid.UUID, user: PageUser, **extra: Any
+) -> Response:
+    document = documents.get_document(session, document_id, user.actor)
+    context = circulation_context(session, document_id, user)
+    editable = may_edit(session, user.actor, document)
+    return render(
+        request, "_circulation.html", user, document=document, editable=editable, **context, **extra
+    )
+
+
+@router.post("/documents/{document_id}/circulation/start", response_class=HTMLResponse)
+def start(document_id: uuid.UUID, request: Request, session: SessionDep, user: UserDep) -> Response:
+    document = documents.get_document(session, document_id, user.actor)
+    engine.start_circulation(session, document=document, actor=user.actor, workflow_version=None)
+    return _section(request, session, document_id, user)
+
+
+@router.post("/tasks/{task_id}/act", response_class=HTMLResponse)
+def act(
+    task_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    document_id: Annotated[uuid.UUID, Form()],
+    action: Annotated[ActionName, Form()],
+    comment: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    engine.act(
+        session,
+        task_id=task_id,
+        request=TaskAction(action=action, comment=comment.strip() or None),
+        actor=user.actor,
+    )
+    return _section(request, session, document_id, user, acted=action.value)
