@@ -1,4 +1,5 @@
-"""The `docarchive` command: serve | worker | migrate | import | verify | gc | user | audit."""
+"""The `docarchive` command: serve | worker | migrate | import | verify | gc | user | audit |
+fixity | backup | restore."""
 
 from __future__ import annotations
 
@@ -30,7 +31,19 @@ def database(settings: Settings) -> Iterator[str]:
         yield url
 
 
-_ROLES = ("admin", "archivist", "accountant", "approver", "hr", "clerk", "auditor")
+_ROLES = (
+    "admin",
+    "archivist",
+    "accountant",
+    "approver",
+    "hr",
+    "clerk",
+    "auditor",
+    "cfo",
+    "legal",
+    "signatory",
+    "head_of_unit",
+)
 
 
 class _StopRequested(Exception):
@@ -208,6 +221,73 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
         print(f"ORPHAN  {key} (no version; `docarchive gc` removes it)")
     print("archive OK" if report.ok else "archive NOT OK")
     return 0 if report.ok else 1
+
+
+def _fixity(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import build_engine, build_sessionmaker, disposing
+    from app.migrate import upgrade
+    from app.reliability.fixity import FixityRunInProgress, run_fixity
+    from app.storage.factory import build_blob_store
+
+    configure_audit_from_settings(settings)
+    share = 1.0 if args.all else (args.share or settings.fixity_share)
+    with database(settings) as url, disposing(build_engine(url, pool_size=1)) as engine:
+        upgrade(url)
+        try:
+            report = run_fixity(
+                build_sessionmaker(engine), build_blob_store(settings), share=share, trigger="cli"
+            )
+        except FixityRunInProgress as exc:
+            print(f"docarchive: {exc.detail}", file=sys.stderr)
+            return 1
+    print(
+        f"blobs re-hashed: {report.checked} of {report.planned} planned "
+        f"({report.bytes_read} bytes), failed: {len(report.failures)}, "
+        f"recovered: {report.recovered}, unreadable: {len(report.unreadable)}"
+    )
+    for finding in report.failures:
+        print(f"FAILED  {finding.describe()}")
+    for line in report.unreadable:
+        print(f"UNREADABLE {line}")
+    return 0 if report.ok else 1
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from app.reliability.backup import BackupError, backup
+    from app.storage.factory import build_blob_store
+
+    try:
+        with database(settings) as url:
+            report = backup(url, build_blob_store(settings), Path(args.folder))
+    except BackupError as exc:
+        print(f"docarchive: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"database dump: {report.dump_bytes} bytes; blobs copied: {report.blobs_copied} "
+        f"({report.bytes_copied} bytes), already in the backup: {report.blobs_present}"
+    )
+    for key in report.corrupt:
+        print(f"CORRUPT {key} (not copied; `docarchive verify` names its document)")
+    return 1 if report.corrupt else 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from app.reliability.backup import BackupError, restore
+    from app.storage.factory import build_blob_store
+
+    try:
+        with database(settings) as url:
+            report = restore(Path(args.folder), url, build_blob_store(settings))
+    except BackupError as exc:
+        print(f"docarchive: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"blobs restored: {report.blobs_restored}, already in the store: {report.blobs_present}; "
+        "database restored. Next: `docarchive migrate`, then `docarchive verify`."
+    )
+    for key in report.corrupt:
+        print(f"CORRUPT {key} in the backup (not restored)")
+    return 1 if report.corrupt else 0
 
 
 def _purge(settings: Settings, args: argparse.Namespace) -> int:
@@ -430,6 +510,30 @@ def _parser() -> argparse.ArgumentParser:
     gc = commands.add_parser("gc", help="remove orphan blobs and stale temporary files")
     gc.add_argument("--grace", type=int, help="minimum age in seconds (default from settings)")
     gc.set_defaults(run=_gc)
+
+    fixity = commands.add_parser(
+        "fixity", help="re-hash stored originals, least recently checked first; flag failures"
+    )
+    fixity_amount = fixity.add_mutually_exclusive_group()
+    fixity_amount.add_argument(
+        "--share",
+        type=float,
+        help="share of the versions to check, 0 < SHARE <= 1 (default DOCARCHIVE_FIXITY_SHARE)",
+    )
+    fixity_amount.add_argument("--all", action="store_true", help="check every version")
+    fixity.set_defaults(run=_fixity)
+
+    backup = commands.add_parser(
+        "backup", help="dump the database, then copy every blob (verified) into a folder"
+    )
+    backup.add_argument("folder", metavar="DIR", help="backup folder (re-runs copy new blobs)")
+    backup.set_defaults(run=_backup)
+
+    restore = commands.add_parser(
+        "restore", help="put a backup's blobs into the store, then its dump into an empty database"
+    )
+    restore.add_argument("folder", metavar="DIR", help="a folder written by `docarchive backup`")
+    restore.set_defaults(run=_restore)
     watch = commands.add_parser("watch", help="ingest files dropped into a folder (hot folder)")
     watch.add_argument("folder", metavar="DIR", help="folder to watch; done/ and failed/ inside")
     watch.set_defaults(run=_watch)

@@ -171,3 +171,45 @@ def test_polish_when_the_browser_prefers_it_and_a_switch(
     page.get_by_role("link", name="EN").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     page.context.close()
+
+
+def test_an_invoice_goes_through_two_people_in_circulation(
+    chromium: Browser, server: LiveServer, engine: Engine, run_worker: RunWorker
+) -> None:
+    create_user(engine, "kasia", "clerk")
+    create_user(engine, "jan", "approver")
+    clerk = new_page(chromium, server)
+    log_in(clerk, "kasia")
+    clerk.goto("/upload")
+    clerk.get_by_label("Class").select_option("invoice")
+    invoice = samples.text_pdf(["Faktura VAT nr FV/11/2026", "Razem do zapłaty: 1 845,00 PLN"])
+    clerk.set_input_files(
+        "#upload-files",
+        files=[{"name": "fv.pdf", "mimeType": "application/pdf", "buffer": invoice}],
+    )
+    expect(clerk.locator("#upload-list .result a")).to_contain_text("accepted")
+    process_queue(run_worker)
+    clerk.locator("#upload-list .result a").click()
+    clerk.get_by_role("button", name="Start circulation").click()
+    registration = clerk.locator("form.act")
+    expect(registration).to_contain_text("Registration")
+    registration.get_by_role("button", name="Approve").click()
+    expect(clerk.locator("#circulation .ok")).to_contain_text("approve")
+    document_url = clerk.url
+
+    approver = new_page(chromium, server)
+    log_in(approver, "jan")
+    approver.goto("/inbox")
+    approver.locator("table.tasks a").first.click()
+    expect(approver).to_have_url(document_url + "#circulation")
+    task = approver.locator("form.act")
+    task.get_by_role("button", name="Reject").click()
+    expect(approver.locator("#messages .error")).to_contain_text("needs a comment")
+    task.get_by_label("Comment").fill("Opis: materiały biurowe, MPK 501")
+    task.get_by_role("button", name="Approve").click()
+    history = approver.locator("#circulation .events")
+    expect(history).to_contain_text("kasia")
+    expect(history).to_contain_text("jan")
+    expect(approver.locator("#circulation .timeline")).to_contain_text("approved — jan")
+    clerk.context.close()
+    approver.context.close()

@@ -31,11 +31,15 @@ class Role(StrEnum):
     """Uploads and sees what they uploaded."""
     auditor = "auditor"
     """Reads, including the audit trail; changes nothing."""
-    # Circulation roles (app.circulation.seeds): who approves what in the default workflows.
+    # Roles the seeded workflows route to; they see a document while they hold a task on it.
     cfo = "cfo"
+    """Dyrektor finansowy: approves cost invoices above the second threshold."""
     legal = "legal"
+    """Dział prawny: reviews contracts."""
     signatory = "signatory"
+    """Osoba uprawniona do reprezentacji: signs contracts."""
     head_of_unit = "head_of_unit"
+    """Kierownik jednostki: approves payments, receives escalations, second disposal approver."""
 
 
 class Scope(StrEnum):
