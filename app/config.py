@@ -108,6 +108,17 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(1, ge=1, description="Documents one worker runs at once.")
     gc_grace_seconds: int = Field(3600, ge=0, description="Age before an orphan blob is removed.")
+    fixity_share: float = Field(
+        0.04,
+        gt=0,
+        le=1,
+        description="Share of the stored originals the fixity job re-hashes per run "
+        "(0.04: every blob within 25 runs, i.e. nights).",
+    )
+    fixity_cron: str = Field(
+        "30 3 * * *",
+        description="When the worker runs the fixity job (cron, server time); read at worker start.",
+    )
     host: str = Field("127.0.0.1", description="Address `docarchive serve` listens on.")
     port: int = Field(8000, description="Port `docarchive serve` listens on.")
     db_pool_size: int = Field(10, ge=1, description="Database connections per process.")

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.problems import Problem
@@ -176,6 +177,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+    """A value passed validation that PostgreSQL cannot hold or compare (a NUL character, a
+    number beyond the column's range, a string longer than the column): the request's fault."""
+    assert isinstance(exc, DataError)
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+    log.warning("refused a value on %s %s: %s", request.method, request.url.path, reason)
+    return problem_response(
+        status=422,
+        title="Invalid request",
+        detail=f"a value in the request cannot be stored or searched: {reason}",
+        slug="unstorable-value",
+        instance=request.url.path,
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -190,6 +206,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 

@@ -20,6 +20,7 @@ from app.documents.models import (
     IdempotentRequest,
 )
 from app.intake.models import IntakeItem, IntakeMessage
+from app.reliability.models import FixityCheck, FixityRun
 from app.retention.models import (
     ClassRetention,
     DisposalBatch,
@@ -63,6 +64,8 @@ __all__ = [
     "DocumentRetention",
     "DocumentSearch",
     "DocumentVersion",
+    "FixityCheck",
+    "FixityRun",
     "HeldDocument",
     "IdempotentRequest",
     "IntakeItem",

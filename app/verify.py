@@ -2,8 +2,8 @@
 
 Checks that every version's blob exists with its size and (unless skipped) its SHA-256, that
 no blob older than the grace period is left without a version, that every page preview a
-page points at exists, that the audit chain is intact, and the retention invariants
-(`app.retention.verify`).
+page points at exists, that the audit chain is intact, the retention invariants
+(`app.retention.verify`), and lists the documents the fixity job flagged (`app.reliability`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from app.audit.verify import verify_chain
 from app.config import Settings
 from app.db import session_scope
 from app.documents.models import DocumentPage, DocumentVersion
+from app.reliability import fixity
 from app.retention.verify import retention_problems
 from app.storage import BlobMissing, BlobStore, BlobStoreUnavailable
 from app.storage.base import BlobCorrupt, sha256_of_key, verify_blob
@@ -67,6 +68,7 @@ def verify_archive(
     report.orphan_blobs = _orphans(factory, store, timedelta(seconds=settings.gc_grace_seconds))
     _check_audit(factory, settings, report)
     report.problems += retention_problems(factory, store)
+    report.problems += fixity.flagged(factory)
     return report
 
 

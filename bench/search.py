@@ -148,13 +148,14 @@ def documents(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
 
 SEARCH_COLUMNS = (
     "document_id, terms_text, issue_date, due_date, gross_amount, currency, seller_nip, "
-    "buyer_nip, invoice_number, tags, counterparties"
+    "buyer_nip, invoice_number, tags, counterparties, uploaded_at"
 )
 INDEXES = {
     "ix_document_search_terms": "USING gin (terms)",
     "ix_document_search_issue_date": "(issue_date DESC NULLS LAST, document_id DESC)",
     "ix_document_search_gross_amount": "(gross_amount DESC NULLS LAST, document_id DESC)",
     "ix_document_search_due_date": "(due_date)",
+    "ix_document_search_uploaded_at": "(uploaded_at, document_id)",
     "ix_document_search_seller_nip": "(seller_nip)",
     "ix_document_search_buyer_nip": "(buyer_nip)",
     "ix_document_search_invoice_number": "(invoice_number)",
@@ -176,7 +177,7 @@ def load(url: str, count: int, *, raw: bool) -> dict[str, float]:
             "CREATE UNLOGGED TABLE bench_search (document_id uuid, terms_text text, "
             "issue_date date, due_date date, gross_amount numeric(18,2), currency text, "
             "seller_nip text, buyer_nip text, invoice_number text, tags text[], "
-            "counterparties text[])"
+            "counterparties text[], uploaded_at timestamptz)"
         )
         conn.execute("CREATE UNLOGGED TABLE bench_raw (document_id uuid, body text)")
         with (
@@ -202,7 +203,8 @@ def load(url: str, count: int, *, raw: bool) -> dict[str, float]:
                     (document["id"], " ".join(terms), document.get("issued"),
                      document.get("due"), document.get("gross"), document.get("currency"),
                      document.get("seller_nip"), document.get("buyer_nip"),
-                     document.get("number"), document["tags"], parties)
+                     document.get("number"), document["tags"], parties,
+                     document["created"])
                 )  # fmt: skip
         if raw:
             with conn.cursor().copy("COPY bench_raw FROM STDIN") as copy:

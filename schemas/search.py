@@ -58,7 +58,9 @@ class SearchFilters(BaseModel):
     invoice_number: str | None = Field(None, max_length=200)
     ksef_number: str | None = Field(None, max_length=64)
     sort: SearchSort | None = Field(
-        None, description="Default: relevance with `q`, upload date without."
+        None,
+        description="Default: relevance with `q`, upload date without. Documents without "
+        "an issue date or amount come after the others in either direction.",
     )
     direction: SortDirection = SortDirection.desc
 
@@ -87,7 +89,11 @@ class Snippet(BaseModel):
 
 class SearchHit(BaseModel):
     document: DocumentOut
-    rank: float | None = Field(None, description="ts_rank_cd relevance; null without a query.")
+    rank: float | None = Field(
+        None,
+        description="ts_rank_cd relevance, when sorted by it. Past 1000 matches the newest "
+        "1000 are ranked.",
+    )
     snippet: Snippet | None = None
     fuzzy: bool = Field(False, description="Matched only through a fuzzy correction.")
 
@@ -99,7 +105,7 @@ class FacetCount(BaseModel):
 
 class Facets(BaseModel):
     """Counts over the whole matched set (all pages): exact while `total_exact`, otherwise
-    counted over the first matches and scaled to the estimated total."""
+    counted over the newest 1000 matches and scaled to the estimated total."""
 
     document_class: list[FacetCount] = Field(serialization_alias="class")
     status: list[FacetCount]
@@ -111,7 +117,9 @@ class SearchResults(BaseModel):
     items: list[SearchHit]
     total: int
     total_exact: bool = Field(
-        True, description="False when `total` (and the facets) are estimates past the bound."
+        True,
+        description="False past 1000 matches: `total` is then the planner's estimate and the "
+        "facets are scaled from the newest 1000.",
     )
     facets: Facets
     fuzzy: bool = Field(

@@ -46,6 +46,7 @@ DATA_TABLES = (
     "counterparty_names",
     "legal_holds",
     "disposal_batches",
+    "fixity_runs",
 )
 QUEUE_TABLES = ("procrastinate_jobs",)
 

@@ -741,3 +741,18 @@ def test_inbox_pages_by_due_with_undated_tasks_last(office: Office) -> None:
     assert ascending[:2] == [dated[1], dated[0]]
     assert sorted(ascending[2:]) == sorted(undated)
     assert pages(True) == list(reversed(ascending))
+
+
+def test_start_if_defined_starts_once_and_only_for_classes_with_a_workflow(
+    office: Office,
+) -> None:
+    from app.circulation.service import start_if_defined
+
+    office.staff()
+    invoice = office.invoice("900.00")
+    annex = office.document("annex")
+    with office.session() as session:
+        assert start_if_defined(session, document_id=invoice, actor=ADMIN) is not None
+        assert start_if_defined(session, document_id=invoice, actor=ADMIN) is None
+        assert start_if_defined(session, document_id=annex, actor=ADMIN) is None
+    assert office.steps_now(invoice) == ["registration"]

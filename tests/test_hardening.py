@@ -4,6 +4,7 @@ served sanitised."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from app.config import Environment, Settings
@@ -98,7 +99,7 @@ def test_downloads_keep_their_own_policy_and_cache_control(client: httpx.Client)
 
 def test_hsts_only_in_production(settings: Settings, engine: Engine, blob_store: BlobStore) -> None:
     production = settings.model_copy(
-        update={"environment": Environment.production, "secret_key": "s" * 40}
+        update={"environment": Environment.production, "secret_key": SecretStr("s" * 40)}
     )
     with LiveServer(production, engine, blob_store) as live:
         response = httpx.get(live.url + "/healthz")
@@ -150,10 +151,16 @@ def test_html_pages_get_the_page_policy_and_keep_their_own() -> None:
         return HTMLResponse("<p>x</p>", headers={"Content-Security-Policy": "default-src 'none'"})
 
     install_security_headers(pages, hsts=False)
-    with TestClient(pages) as client:
-        assert_hardened(client.get("/page"), HTML_POLICY)
-        assert_hardened(client.get("/framed"), "default-src 'none'")
-        assert "cache-control" not in client.get("/page").headers
+    page_answer, framed_answer = asyncio.run(_get(pages, "/page", "/framed"))
+    assert_hardened(page_answer, HTML_POLICY)
+    assert_hardened(framed_answer, "default-src 'none'")
+    assert "cache-control" not in page_answer.headers
+
+
+async def _get(app: FastAPI, *paths: str) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://pages") as client:
+        return [await client.get(path) for path in paths]
 
 
 # --- originals that must never become pages --------------------------------------------------
@@ -274,3 +281,18 @@ def test_a_name_without_ascii_letters_gets_a_readable_fallback(client: httpx.Cli
     stored, fallback, exact = _stored_and_served(client, document)
     assert stored == exact == "請求書.pdf"
     assert fallback == "document.pdf"
+
+
+# --- values the database cannot hold ---------------------------------------------------------
+
+
+def test_values_postgresql_cannot_hold_answer_422_not_500(client: httpx.Client) -> None:
+    document = upload(client, samples.pdf("nul"), "nul.pdf")
+    titled = client.patch(f"/documents/{document}", json={"title": "a\x00b", "revision": 1})
+    searched = client.post("/search", json={"tags_all": ["x\x00"]})
+    far_page = client.get(f"/documents/{document}/pages/{2**40}/preview")
+    for response in (titled, searched, far_page):
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+    assert "NUL" in titled.json()["detail"]
+    assert client.get(f"/documents/{document}").json()["revision"] == 1

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -315,3 +317,35 @@ def test_cli_creates_users_and_tokens(
         me = anna.get("/me").json()
     assert (me["username"], me["scopes"]) == ("anna", ["read"])
     assert main(["user", "token", "ghost"]) == 1
+
+
+def _example_path(template: str) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.endswith("id"):
+            return str(uuid.uuid4())
+        return "1" if name in {"number", "version"} else "invoice"
+
+    return re.sub(r"\{([^}]+)\}", value, template)
+
+
+def test_every_api_operation_refuses_a_caller_without_credentials(server: LiveServer) -> None:
+    """Walks the OpenAPI document: nothing under /api/v1 but the login answers anonymously."""
+    public = {
+        ("post", "/api/v1/auth/login"),
+        ("delete", "/api/v1/documents/{document_id}"),  # 405 for everyone: nothing is deleted
+    }
+    operations = [
+        (method, path)
+        for path, item in server.app.openapi()["paths"].items()
+        if path.startswith("/api/v1/")
+        for method in item
+        if (method, path) not in public
+    ]
+    assert len(operations) > 40
+    with server.client(anonymous=True) as anonymous:
+        for method, path in operations:
+            response = anonymous.request(
+                method.upper(), _example_path(path).removeprefix("/api/v1")
+            )
+            assert response.status_code == 401, (method, path, response.status_code)

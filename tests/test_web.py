@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
@@ -213,3 +214,59 @@ def test_an_invoice_goes_through_two_people_in_circulation(
     expect(approver.locator("#circulation .timeline")).to_contain_text("approved — jan")
     clerk.context.close()
     approver.context.close()
+
+
+def test_admin_pages_users_permissions_and_the_workflow_editor(
+    chromium: Browser, server: LiveServer, engine: Engine
+) -> None:
+    create_user(engine, "szef", "admin")
+    page = new_page(chromium, server)
+    log_in(page, "szef")
+    page.get_by_role("link", name="Users").click()
+    form = page.locator("form.new-user")
+    form.get_by_label("Username").fill("nowak")
+    form.get_by_label("Password").fill("a-long-enough-secret")
+    form.get_by_label("accountant").check()
+    form.get_by_role("button", name="Create").click()
+    expect(page.locator("#users .ok")).to_contain_text("nowak")
+    expect(page.locator("#users")).to_contain_text("nowak")
+
+    page.get_by_role("link", name="Permissions").click()
+    hr_view = page.get_by_label("hr_record auditor view")
+    expect(hr_view).not_to_be_checked()
+    hr_view.check()
+    expect(page.locator("form.cell .ok")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("hr_record auditor view")).to_be_checked()
+
+    page.get_by_role("link", name="Workflows").click()
+    editor = page.locator("#workflow-hr_record")
+    text = editor.locator("textarea").input_value()
+    definition = json.loads(text)
+    definition["steps"][0]["assignees"] = []
+    editor.locator("textarea").fill(json.dumps(definition))
+    editor.get_by_role("button", name="Save").click()
+    problems = page.locator("#workflow-hr_record .problems")
+    expect(problems).to_contain_text("hr_review")
+    page.locator("#workflow-hr_record textarea").fill(text + "}")
+    page.locator("#workflow-hr_record").get_by_role("button", name="Save").click()
+    expect(problems).to_contain_text("JSON")
+    page.locator("#workflow-hr_record textarea").fill(text.replace("HR review", "Kadry"))
+    page.locator("#workflow-hr_record").get_by_role("button", name="Save").click()
+    expect(page.locator("#workflow-hr_record .ok")).to_have_text("Saved.")
+    expect(page.locator("#workflow-hr_record h2")).to_contain_text("v2")
+    page.context.close()
+
+
+def test_admin_pages_are_refused_to_other_roles(
+    chromium: Browser, server: LiveServer, engine: Engine
+) -> None:
+    create_user(engine, "ksiegowa", "accountant")
+    page = new_page(chromium, server)
+    log_in(page, "ksiegowa")
+    expect(page.get_by_role("link", name="Users")).to_have_count(0)
+    for path in ("/admin/users", "/admin/permissions", "/admin/workflows"):
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 403, path
+    page.context.close()

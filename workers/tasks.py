@@ -1,5 +1,5 @@
 """The jobs: `documents.process`, `retention.destroy_batch`, and the periodic `documents.sweep`,
-`jobs.retry_stalled` and `retention.collect`."""
+`jobs.retry_stalled`, `retention.collect` and `fixity.check`."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from procrastinate.manager import JobManager
 from sqlalchemy import select, text
 
 from app.circulation import escalation
+from app.config import Settings
 from app.db import session_scope, utcnow
 from app.documents.jobs import PROCESS_QUEUE, PROCESS_TASK, enqueue_processing
 from app.documents.models import Document, DocumentStatus
 from app.intake import imap
 from app.intake.rules import load_rules
 from app.observability.logs import log_context
+from app.reliability import fixity
 from app.retention import disposal, review
 from app.retention import service as retention_service
 from workers import processing, runtime
@@ -162,3 +164,27 @@ def destroy_batch(batch_id: str) -> int:
     if report.refused:
         log.warning("batch %s: the store refused %d documents", batch_id, len(report.refused))
     return report.destroyed
+
+
+def _fixity_cron() -> str:
+    """Periodic tasks register when this module loads, so their schedule is read here, once."""
+    return Settings().fixity_cron
+
+
+@app.periodic(cron=_fixity_cron(), periodic_id="fixity.check")
+@app.task(name="fixity.check", queue=MAINTENANCE_QUEUE, queueing_lock="fixity.check")
+def check_fixity(timestamp: int) -> int:
+    """Nightly (DOCARCHIVE_FIXITY_CRON): re-hash DOCARCHIVE_FIXITY_SHARE of the stored
+    originals, least recently checked first; a missing or altered blob flags its document."""
+    current = runtime.current()
+    try:
+        report = fixity.run_fixity(
+            current.sessionmaker,
+            current.store,
+            share=current.settings.fixity_share,
+            trigger="schedule",
+        )
+    except fixity.FixityRunInProgress:
+        log.info("fixity: a run is already in progress; this one is skipped")
+        return 0
+    return report.checked

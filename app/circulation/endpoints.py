@@ -197,7 +197,7 @@ def _workflow_out(workflow: Workflow) -> WorkflowOut:
 
 
 @router.get("/workflows", response_model=list[WorkflowOut])
-def list_workflows(session: SessionDep) -> list[WorkflowOut]:
+def list_workflows(session: SessionDep, actor: ActorDep) -> list[WorkflowOut]:
     """The latest version of each class's workflow (`active` false: retired)."""
     return [_workflow_out(w) for w in workflows.latest(session)]
 
@@ -218,7 +218,7 @@ def create_workflow(new: WorkflowIn, session: SessionDep, actor: ActorDep) -> Wo
 @router.get(
     "/workflows/{document_class}", response_model=WorkflowOut, responses=problem_responses(404)
 )
-def get_workflow(document_class: str, session: SessionDep) -> WorkflowOut:
+def get_workflow(document_class: str, session: SessionDep, actor: ActorDep) -> WorkflowOut:
     return _workflow_out(workflows.current(session, document_class))
 
 
@@ -250,7 +250,9 @@ def retire_workflow(document_class: str, session: SessionDep, actor: ActorDep) -
     response_model=WorkflowOut,
     responses=problem_responses(404),
 )
-def get_workflow_version(document_class: str, version: int, session: SessionDep) -> WorkflowOut:
+def get_workflow_version(
+    document_class: str, version: int, session: SessionDep, actor: ActorDep
+) -> WorkflowOut:
     return _workflow_out(workflows.version(session, document_class, version))
 
 

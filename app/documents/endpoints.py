@@ -50,6 +50,8 @@ from schemas.documents import (
 )
 
 router = APIRouter(prefix="/documents", tags=["documents"])
+INT4_MAX = 2**31 - 1
+"""Page and version numbers are PostgreSQL integers: larger ones are refused, not looked up."""
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -326,7 +328,7 @@ def list_pages(
     document_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=INT4_MAX)] = None,
 ) -> list[PageOut]:
     """Text of each page with its source (xml, text-layer, ocr) and OCR confidence.
 
@@ -373,11 +375,11 @@ def thumbnail(
 )
 def page_preview(
     document_id: uuid.UUID,
-    number: Annotated[int, Path(ge=1)],
+    number: Annotated[int, Path(ge=1, le=INT4_MAX)],
     session: SessionDep,
     store: StoreDep,
     actor: ActorDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=INT4_MAX)] = None,
 ) -> Response:
     """A screen-sized image of one page."""
     stored = service.find_version(session, document_id, version, actor)
@@ -508,7 +510,7 @@ def download_content(
     store: StoreDep,
     actor: ActorDep,
     version: Annotated[
-        int | None, Query(ge=1, description="Version number; default current.")
+        int | None, Query(ge=1, le=INT4_MAX, description="Version number; default current.")
     ] = None,
     disposition: Literal["attachment", "inline"] = "attachment",
 ) -> Response:

@@ -6,6 +6,7 @@ before it is stored, and a refusal leaves no temporary file behind.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import unicodedata
 import uuid
@@ -19,7 +20,13 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from app.documents.sniff import SNIFF_BYTES, Sniffed, sniff
-from app.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from app.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    StorageUnavailable,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 
 MAX_FIELDS = 64
 MAX_FIELD_BYTES = 256 * 1024
@@ -71,7 +78,10 @@ class FileSpooler:
                 self._sniff()
         self._digest.update(data)
         assert self._handle is not None
-        self._handle.write(data)
+        try:
+            self._handle.write(data)
+        except OSError as exc:
+            raise _spool_failed(exc) from exc
 
     def _sniff(self) -> Sniffed:
         if self._sniffed is None:
@@ -91,7 +101,10 @@ class FileSpooler:
         sniffed = self._sniff()
         assert self._handle is not None
         # No fsync: this is a scratch copy; the blob store makes the stored copy durable.
-        self._handle.close()
+        try:
+            self._handle.close()
+        except OSError as exc:
+            raise _spool_failed(exc) from exc
         self._handle = None
         return SpooledFile(
             path=self.path,
@@ -106,6 +119,12 @@ class FileSpooler:
             self._handle.close()
             self._handle = None
         self.path.unlink(missing_ok=True)
+
+
+def _spool_failed(exc: OSError) -> StorageUnavailable:
+    if exc.errno == errno.ENOSPC:
+        return StorageUnavailable("the upload spool's disk is full (DATA_DIR/tmp)")
+    return StorageUnavailable(f"the upload spool failed: {exc.strerror or exc}")
 
 
 def spool_path(

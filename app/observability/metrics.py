@@ -62,6 +62,20 @@ _FAILED_DOCUMENTS = text(
 )
 _INTAKE_FILES = text("SELECT channel, outcome, count(*) FROM intake_items GROUP BY 1, 2")
 _INTAKE_MESSAGES = text("SELECT mailbox, outcome, count(*) FROM intake_messages GROUP BY 1, 2")
+_FIXITY_LAST_RUN = text(
+    "SELECT EXTRACT(EPOCH FROM finished_at), checked, failed FROM fixity_runs "
+    "WHERE finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1"
+)
+_FIXITY_TOTALS = text(
+    """
+    SELECT (SELECT coalesce(sum(checked), 0) FROM fixity_runs),
+           (SELECT count(*) FROM document_versions) - (SELECT count(*) FROM fixity_checks),
+           (SELECT EXTRACT(EPOCH FROM now() - min(checked_at)) FROM fixity_checks)
+    """
+)
+_FIXITY_FLAGGED = text(
+    "SELECT outcome, count(*) FROM fixity_checks WHERE outcome <> 'ok' GROUP BY outcome"
+)
 
 
 def failure_reason(reason: str) -> str:
@@ -99,6 +113,7 @@ class DatabaseCollector(Collector):
         yield ocr
         yield from _failures(conn)
         yield from _intake(conn)
+        yield from _fixity(conn)
 
 
 def _documents(conn: Connection) -> Metric:
@@ -175,6 +190,56 @@ def _intake(conn: Connection) -> Iterator[Metric]:
     for mailbox, outcome, count in conn.execute(_INTAKE_MESSAGES):
         messages.add_metric([mailbox, outcome], count)
     yield messages
+
+
+def _fixity(conn: Connection) -> Iterator[Metric]:
+    last = conn.execute(_FIXITY_LAST_RUN).one_or_none()
+    finished, checked, failed = last if last is not None else (0, 0, 0)
+    yield _gauge(
+        "docarchive_fixity_last_run_timestamp_seconds",
+        "When the last fixity run ended (Unix time; 0: never).",
+        float(finished),
+    )
+    yield _gauge(
+        "docarchive_fixity_last_run_checked", "Blobs re-hashed by the last fixity run.", checked
+    )
+    yield _gauge(
+        "docarchive_fixity_last_run_failed",
+        "Blobs the last fixity run found missing or altered.",
+        failed,
+    )
+    total, never, oldest = conn.execute(_FIXITY_TOTALS).one()
+    blobs = CounterMetricFamily(
+        "docarchive_fixity_blobs_checked", "Blobs re-hashed by every fixity run so far."
+    )
+    blobs.add_metric([], total)
+    yield blobs
+    yield _gauge(
+        "docarchive_fixity_never_checked_versions",
+        "Stored versions no fixity run has checked yet.",
+        max(never, 0),
+    )
+    yield _gauge(
+        "docarchive_fixity_oldest_check_age_seconds",
+        "Age of the least recent fixity check (the store is covered within this time).",
+        float(oldest or 0),
+    )
+    flagged = GaugeMetricFamily(
+        "docarchive_fixity_failures",
+        "Versions whose latest fixity check failed, by outcome (their documents are flagged).",
+        labels=["outcome"],
+    )
+    counts = {"missing": 0, "corrupt": 0}
+    counts.update({row[0]: row[1] for row in conn.execute(_FIXITY_FLAGGED)})
+    for outcome, count in sorted(counts.items()):
+        flagged.add_metric([outcome], count)
+    yield flagged
+
+
+def _gauge(name: str, documentation: str, value: float) -> Metric:
+    family = GaugeMetricFamily(name, documentation)
+    family.add_metric([], value)
+    return family
 
 
 class Metrics:

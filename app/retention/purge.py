@@ -88,5 +88,5 @@ def _numbered(session: Session, ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, s
     rows = session.execute(
         select(DisposalBatch.id, DisposalBatch.number).where(DisposalBatch.id.in_(ids))
     )
-    number: dict[uuid.UUID, str] = dict(rows.tuples().all())
+    number: dict[uuid.UUID, str] = {row[0]: row[1] for row in rows}
     return [(batch_id, number[batch_id]) for batch_id in ids]

@@ -196,8 +196,9 @@ def decide(rules: Sequence[RetentionRule], facts: DocumentFacts) -> Decision:
     permanent = [rule for rule in applicable if rule.category is Category.A]
     if permanent:
         rule = permanent[0]
+        trigger = trigger_date(rule.trigger, facts)
         return Decision(
-            Status.permanent, rule, None, None, f"{rule.code}: category A, kept permanently"
+            Status.permanent, rule, None, trigger, f"{rule.code}: category A, kept permanently"
         )
     return _longest(applicable, facts)
 

@@ -40,11 +40,12 @@ def recompute(session: Session, *, document_id: uuid.UUID, actor: str) -> Docume
     row = session.get(DocumentRetention, document_id, with_for_update=True)
     facts = repository.facts_of(session, document, row)
     decision = decide(repository.rules_for(session, document.document_class), facts)
+    held = repository.is_held(session, document_id)
     if row is None:
         row = DocumentRetention(document_id=document_id, requalified_to_a=False)
-        session.add(row)
     before = (row.status, row.retain_until)
-    _apply(row, decision, held=repository.is_held(session, document_id))
+    _apply(row, decision, held=held)
+    session.add(row)
     if before != (row.status, row.retain_until):
         _audit(session, row, actor)
     session.flush()

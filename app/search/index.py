@@ -65,6 +65,7 @@ def index_document(session: Session, document_id: uuid.UUID) -> None:
         "terms": vector,
         "terms_version": terms_version(),
         "tags": list(document.tags),
+        "uploaded_at": document.created_at,
         **filter_columns(fields),
     }
     statement = insert(DocumentSearch).values(document_id=document_id, **values)

@@ -39,6 +39,7 @@ class DocumentSearch(Base):
             text("document_id DESC"),
         ),
         Index("ix_document_search_due_date", "due_date"),
+        Index("ix_document_search_uploaded_at", "uploaded_at", "document_id"),
         Index("ix_document_search_seller_nip", "seller_nip"),
         Index("ix_document_search_buyer_nip", "buyer_nip"),
         Index("ix_document_search_invoice_number", "invoice_number"),
@@ -54,6 +55,9 @@ class DocumentSearch(Base):
     # app.search.polish.terms_version() at index time: rows of another version need a reindex
     terms_version: Mapped[str] = mapped_column(String(64))
     indexed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # documents.created_at (never changes): a text search walks this table's own index
+    # newest first, reading `documents` only for the matches
+    uploaded_at: Mapped[datetime]
     issue_date: Mapped[date | None]
     due_date: Mapped[date | None]
     gross_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import uuid
 from collections import Counter, defaultdict
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Text,
+    Uuid,
     and_,
     bindparam,
     cast,
@@ -97,6 +99,9 @@ class _Plan:
     sort: SearchSort
     direction: SortDirection
     key: ColumnElement[Any]
+    # (upload time, id): those of `document_search` when every match has a row, so a text
+    # search walks that table's own index and reads `documents` for the matches only
+    newest: tuple[ColumnElement[Any], ColumnElement[Any]]
     tsquery: ColumnElement[Any] | None
 
     @property
@@ -131,6 +136,8 @@ def search(session: Session, *, request: SearchRequest, actor: Actor) -> SearchR
             plan = _plan(request, actor, parsed)
             summary = _summary(session, plan)
     hits, next_cursor = _page(session, plan, summary, request, parsed, exact_tsquery)
+    if expansions:
+        expansions = _shown_expansions(session, [hit.document.id for hit in hits], expansions)
     return SearchResults(
         items=hits,
         total=summary.total,
@@ -170,13 +177,19 @@ def _plan(request: SearchRequest, actor: Actor, parsed: ParsedQuery) -> _Plan:
     onclause = DocumentSearch.document_id == Document.id
     indexed = base.join(DocumentSearch, onclause).where(*conditions)
     matched = indexed if conditions else base.outerjoin(DocumentSearch, onclause)
+    newest = (
+        (DocumentSearch.uploaded_at.expression, DocumentSearch.document_id.expression)
+        if conditions
+        else (Document.created_at.expression, Document.id.expression)
+    )
     return _Plan(
         actor=actor,
         matched=matched,
         indexed=indexed,
         sort=sort,
         direction=request.direction,
-        key=_sort_key(sort, tsquery),
+        key=newest[0] if sort is SearchSort.uploaded_at else _sort_key(sort, tsquery),
+        newest=newest,
         tsquery=tsquery,
     )
 
@@ -187,8 +200,6 @@ def _sort_key(sort: SearchSort, tsquery: ColumnElement[Any] | None) -> ColumnEle
             raise Unprocessable("sort=relevance needs words to rank by (q)")
         # double precision: a real sent as text would not compare equal to itself in a cursor
         return cast(func.ts_rank_cd(DocumentSearch.terms, tsquery), Double)
-    if sort is SearchSort.uploaded_at:
-        return Document.created_at.expression
     if sort is SearchSort.issue_date:
         return DocumentSearch.issue_date.expression
     return DocumentSearch.gross_amount.expression
@@ -208,7 +219,7 @@ def _summary(session: Session, plan: _Plan) -> _Summary:
             year,
             DocumentSearch.counterparties,
         )
-        .order_by(Document.created_at.desc(), Document.id.desc())
+        .order_by(plan.newest[0].desc(), plan.newest[1].desc())
         .limit(WINDOW + 1)
     )
     rows = session.execute(window).all()
@@ -235,15 +246,12 @@ def _estimate(session: Session, matched: Select[Any]) -> int:
 
 
 def _facets(rows: Sequence[Any], scale: float) -> Facets:
-    classes: Counter[str | None] = Counter()
-    statuses: Counter[str | None] = Counter()
-    years: Counter[str | None] = Counter()
-    parties: Counter[str | None] = Counter()
-    for _id, _key, document_class, status, year, counterparties in rows:
-        classes[document_class] += 1
-        statuses[status] += 1
-        years[None if year is None else str(year)] += 1
-        parties.update(dict.fromkeys(counterparties or (), 1))
+    classes: Counter[str | None] = Counter(row[2] for row in rows)
+    statuses: Counter[str | None] = Counter(row[3] for row in rows)
+    years: Counter[str | None] = Counter(None if row[4] is None else str(row[4]) for row in rows)
+    parties: Counter[str | None] = Counter(
+        itertools.chain.from_iterable(set(row[5]) for row in rows if row[5])
+    )
 
     def counts(counter: Counter[str | None], top: int | None = None) -> list[FacetCount]:
         ordered = sorted(counter.items(), key=lambda item: (-item[1], item[0] is None, item[0]))
@@ -287,7 +295,7 @@ def _page(
         keyed = _walk_field(session, plan, after, limit)
     elif keyed is None:
         query = plan.matched.with_only_columns(Document.id, plan.key)
-        keyed = _ordered(session, query, plan.key, Document.id.expression, plan, after, limit)
+        keyed = _ordered(session, query, plan.key, plan.newest[1], plan, after, limit)
     page, more = keyed[: request.limit], len(keyed) > request.limit
     documents = _documents(session, plan.actor, [document_id for document_id, _ in page])
     snippets = _snippets(session, documents, parsed)
@@ -331,37 +339,26 @@ def _documents(session: Session, actor: Actor, ids: list[uuid.UUID]) -> list[Doc
 _After = tuple[Any, uuid.UUID] | None
 
 
-def _page_key(value: Any, document_id: uuid.UUID, *, descending: bool) -> tuple[Any, ...]:
-    """A row's place in the page order, ascending: (key, id) in the sort's direction, with
-    documents lacking the key after all others either way (uuid order is byte order in Python
-    and PostgreSQL alike)."""
-    if descending:
-        return (value is None, _Reversed(value), _Reversed(document_id))
-    return (value is None, value, document_id)
-
-
-@dataclass(frozen=True, slots=True)
-class _Reversed:
-    """Compares in reverse; None only ever meets None (missing keys are grouped first)."""
-
-    value: Any
-
-    def __lt__(self, other: _Reversed) -> bool:
-        return self.value is not None and bool(other.value < self.value)
-
-
 def _window_page(
     rows: Sequence[Any], direction: SortDirection, after: _After, limit: int
 ) -> list[tuple[uuid.UUID, Any]]:
+    """The window's rows in (key, id) order, documents lacking the key after the others
+    either way, as the SQL walks put them (uuid order is byte order in both)."""
     descending = direction is SortDirection.desc
-
-    def place(item: tuple[uuid.UUID, Any]) -> tuple[Any, ...]:
-        return _page_key(item[1], item[0], descending=descending)
-
-    keyed = sorted(((row[0], row[1]) for row in rows), key=place)
-    if after is not None:
-        cursor = _page_key(after[0], after[1], descending=descending)
-        keyed = [item for item in keyed if cursor < place(item)]
+    # (key, id as an int): int comparisons, where UUID's own are Python code
+    valued = [(row[1], row[0].int, row[0]) for row in rows if row[1] is not None]
+    missing = [(row[0].int, row[0]) for row in rows if row[1] is None]
+    if after is not None and after[0] is not None:
+        mark = (after[0], after[1].int)
+        valued = [i for i in valued if (i[:2] < mark) == descending and i[:2] != mark]
+    elif after is not None:
+        last = after[1].int
+        valued = []
+        missing = [i for i in missing if (i[0] < last) == descending and i[0] != last]
+    valued.sort(reverse=descending)
+    missing.sort(reverse=descending)
+    keyed = [(document_id, key) for key, _, document_id in valued]
+    keyed += [(document_id, None) for _, document_id in missing]
     return keyed[:limit]
 
 
@@ -456,6 +453,30 @@ def _snippets(
         document_id: best_snippet(document_pages, parsed)
         for document_id, document_pages in pages.items()
     }
+
+
+_PAGE_WORDS = text(
+    """
+    SELECT DISTINCT word FROM document_search, unnest(tsvector_to_array(terms)) AS word
+    WHERE document_id = ANY(:ids) AND word = ANY(:words)
+    """
+).bindparams(bindparam("ids", type_=ARRAY(Uuid)), bindparam("words", type_=ARRAY(Text)))
+
+
+def _shown_expansions(
+    session: Session, ids: list[uuid.UUID], expansions: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The corrections as the response names them: only words of the documents on the page.
+    The vocabulary holds the words of every document, and naming one the caller may not see
+    would tell them it is written somewhere."""
+    words = sorted({word for alternatives in expansions.values() for word in alternatives})
+    if not ids or not words:
+        return {}
+    seen = set(session.scalars(_PAGE_WORDS, {"ids": ids, "words": words}))
+    shown = {
+        term: [w for w in alternatives if w in seen] for term, alternatives in expansions.items()
+    }
+    return {term: alternatives for term, alternatives in shown.items() if alternatives}
 
 
 def _fuzzy_only(

@@ -43,13 +43,11 @@ class LocalBlobStore:
         staging.mkdir(parents=True, exist_ok=True)
         staged = staging / uuid.uuid4().hex
         try:
-            os.link(source, staged)
-        except OSError:
-            shutil.copyfile(source, staged)
-        try:
+            _link_or_copy(source, staged)
             with staged.open("rb+") as handle:
                 os.fsync(handle.fileno())
         except BaseException:
+            # A partial copy (a full disk) must not stay behind and keep the disk full.
             staged.unlink(missing_ok=True)
             raise
         return staged
@@ -104,6 +102,13 @@ class LocalBlobStore:
                 raise BlobStoreUnavailable(f"blob directory {self.root} is not writable")
         except OSError as exc:
             raise BlobStoreUnavailable(_describe(exc)) from exc
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _read_range(handle: IO[bytes], offset: int, length: int | None) -> Iterator[bytes]:

@@ -129,6 +129,26 @@ POLISH: dict[str, str] = {
     "active": "aktywny",
     "done": "zakończony",
     "skipped": "pominięty",
+    "Users": "Użytkownicy",
+    "New user": "Nowy użytkownik",
+    "Roles": "Role",
+    "Create": "Utwórz",
+    "Created": "Utworzono",
+    "Active": "Aktywny",
+    "Permissions": "Uprawnienia",
+    "Permissions by document class": "Uprawnienia według klas dokumentów",
+    "Each cell: view, upload, edit. Changes are saved at once and recorded in the audit trail.": (
+        "W każdej komórce: podgląd, dodawanie, edycja. Zmiany zapisują się od razu i trafiają "
+        "do dziennika zdarzeń."
+    ),
+    "view": "podgląd",
+    "upload": "dodawanie",
+    "edit": "edycja",
+    "Workflows": "Ścieżki obiegu",
+    "Saving makes a new version; running circulations keep the version they started with.": (
+        "Zapis tworzy nową wersję; trwające obiegi kończą się według wersji, z którą ruszyły."
+    ),
+    "Definition (JSON)": "Definicja (JSON)",
 }
 
 

@@ -49,6 +49,10 @@ class PageUser:
     csrf_token: str
 
     @property
+    def is_admin(self) -> bool:
+        return Role.admin in self.actor.roles
+
+    @property
     def is_auditor(self) -> bool:
         return bool({Role.auditor, Role.admin} & self.actor.roles)
 

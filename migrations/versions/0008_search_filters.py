@@ -30,6 +30,7 @@ _PLAIN_INDEXES = {
         sa.text("document_id DESC"),
     ],
     "ix_document_search_due_date": ["due_date"],
+    "ix_document_search_uploaded_at": ["uploaded_at", "document_id"],
     "ix_document_search_seller_nip": ["seller_nip"],
     "ix_document_search_buyer_nip": ["buyer_nip"],
     "ix_document_search_invoice_number": ["invoice_number"],
@@ -106,6 +107,14 @@ def upgrade() -> None:
     ]
     for column in columns:
         op.add_column("document_search", column)
+    op.add_column(
+        "document_search", sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.execute(
+        "UPDATE document_search SET uploaded_at = documents.created_at "
+        "FROM documents WHERE documents.id = document_search.document_id"
+    )
+    op.alter_column("document_search", "uploaded_at", nullable=False)
     for name, indexed in _PLAIN_INDEXES.items():
         op.create_index(name, "document_search", indexed)
     op.create_index("ix_document_search_tags", "document_search", ["tags"], **_GIN)
@@ -122,6 +131,7 @@ def downgrade() -> None:
     for column in (
         "counterparties", "tags", "ksef_number", "invoice_number",
         "buyer_nip", "seller_nip", "currency", "gross_amount", "due_date", "issue_date",
+        "uploaded_at",
     ):  # fmt: skip
         op.drop_column("document_search", column)
     op.drop_index(op.f("ix_saved_searches_owner_user_id"), table_name="saved_searches")

@@ -216,6 +216,10 @@ def upgrade() -> None:
     op.create_index(
         "ix_legal_hold_documents_document_id", "legal_hold_documents", ["document_id"], unique=False
     )
+    # destruction deletes versions and documents: the rows referencing them need indexes
+    op.create_index("ix_documents_current_version_id", "documents", ["current_version_id"])
+    op.create_index("ix_document_fields_version_id", "document_fields", ["version_id"])
+    op.create_index("ix_intake_items_document_id", "intake_items", ["document_id"])
     _seed()
 
 
@@ -338,6 +342,9 @@ def _seed() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_intake_items_document_id", table_name="intake_items")
+    op.drop_index("ix_document_fields_version_id", table_name="document_fields")
+    op.drop_index("ix_documents_current_version_id", table_name="documents")
     op.drop_index("ix_legal_hold_documents_document_id", table_name="legal_hold_documents")
     op.drop_table("legal_hold_documents")
     op.drop_index("ix_document_retention_due", table_name="document_retention")

@@ -1,0 +1,1 @@
+"""Reliability: fixity checks of the stored originals, backup and restore."""
