@@ -13,11 +13,10 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from app.circulation import absences, escalation, repository, service, views, workflows
-from app.circulation.models import Absence, Circulation, CirculationTask, Workflow
+from app.circulation.models import Absence, CirculationTask, Workflow
 from app.db import utcnow
 from app.deps import ActorDep, SessionDep
 from app.documents import service as documents
-from app.documents.models import Document
 from app.errors import BadRequest, NotFound, problem_responses
 from app.security.permissions import require_write_scope
 from schemas.circulation import (
@@ -27,7 +26,6 @@ from schemas.circulation import (
     NotificationOut,
     StartCirculation,
     TaskAction,
-    TaskOut,
     TaskPage,
     WorkflowDefinition,
     WorkflowIn,
@@ -63,37 +61,11 @@ def my_tasks(
         after=None if cursor is None else _decode_cursor(cursor),
     )
     rows = session.execute(query.limit(limit + 1)).all()
-    page = rows[:limit]
-    tasks = [task for task, _, _ in page]
-    names = views.usernames(session, [p for t in tasks for p in views.task_people(t)])
-    definitions = {
-        workflow_id: views.definition_of(session, workflow_id)[1]
-        for workflow_id in {c.workflow_id for _, c, _ in page}
-    }
-    items = [
-        _inbox_item(task, c, d, definitions=definitions, names=names, now=now)
-        for task, c, d in page
-    ]
+    page = [(task, c, d) for task, c, d in rows[:limit]]
     more = len(rows) > limit
-    return TaskPage(items=items, next_cursor=_encode_cursor(tasks[-1]) if more else None)
-
-
-def _inbox_item(
-    task: CirculationTask,
-    circulation: Circulation,
-    document: Document,
-    *,
-    definitions: dict[uuid.UUID, WorkflowDefinition],
-    names: dict[uuid.UUID, str],
-    now: datetime,
-) -> TaskOut:
-    return views.task_out(
-        task,
-        circulation=circulation,
-        names=names,
-        step_name=views.step_name(definitions[circulation.workflow_id], task.step_key),
-        document=document,
-        now=now,
+    return TaskPage(
+        items=views.inbox_items(session, page, now=now),
+        next_cursor=_encode_cursor(page[-1][0]) if more else None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -159,3 +159,26 @@ def _event_out(event: CirculationEvent) -> EventOut:
         details=dict(event.details),
         occurred_at=event.occurred_at,
     )
+
+
+def inbox_items(
+    session: Session,
+    rows: Sequence[tuple[CirculationTask, Circulation, Document]],
+    *,
+    now: datetime,
+) -> list[TaskOut]:
+    """Rows of `repository.inbox` as the inbox shows them (API and pages alike)."""
+    tasks = [task for task, _, _ in rows]
+    names = usernames(session, [p for t in tasks for p in task_people(t)])
+    definitions = {c.workflow_id: definition_of(session, c.workflow_id)[1] for _, c, _ in rows}
+    return [
+        task_out(
+            task,
+            circulation=c,
+            names=names,
+            step_name=step_name(definitions[c.workflow_id], task.step_key),
+            document=d,
+            now=now,
+        )
+        for task, c, d in rows
+    ]

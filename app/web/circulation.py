@@ -26,24 +26,8 @@ UserDep = Annotated[PageUser, Depends(page_user)]
 
 def my_tasks(session: Session, user: PageUser, *, limit: int = 100) -> list[TaskOut]:
     """The user's inbox, soonest due first: what `GET /api/v1/me/tasks` answers."""
-    now = utcnow()
     rows = session.execute(circulations.inbox(user.actor).limit(limit)).all()
-    tasks = [task for task, _, _ in rows]
-    names = views.usernames(session, [p for t in tasks for p in views.task_people(t)])
-    definitions = {
-        c.workflow_id: views.definition_of(session, c.workflow_id)[1] for _, c, _ in rows
-    }
-    return [
-        views.task_out(
-            task,
-            circulation=c,
-            names=names,
-            step_name=views.step_name(definitions[c.workflow_id], task.step_key),
-            document=d,
-            now=now,
-        )
-        for task, c, d in rows
-    ]
+    return views.inbox_items(session, [(t, c, d) for t, c, d in rows], now=utcnow())
 
 
 @router.get("/inbox", response_class=HTMLResponse)
