@@ -149,6 +149,17 @@ POLISH: dict[str, str] = {
         "Zapis tworzy nową wersję; trwające obiegi kończą się według wersji, z którą ruszyły."
     ),
     "Definition (JSON)": "Definicja (JSON)",
+    "started": "rozpoczęcie obiegu",
+    "step_activated": "etap rozpoczęty",
+    "step_completed": "etap zakończony",
+    "step_skipped": "etap pominięty",
+    "finished": "zakończenie obiegu",
+    "completed": "zakończony",
+    "claimed": "przejęte",
+    "returned": "zwrócone",
+    "delegated": "przekazane",
+    "cancelled": "anulowane",
+    "invalidated": "unieważnione",
 }
 
 
