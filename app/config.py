@@ -107,6 +107,10 @@ class Settings(BaseSettings):
         description="Run a worker inside `serve` (default: only with the embedded database).",
     )
     worker_concurrency: int = Field(1, ge=1, description="Documents one worker runs at once.")
+    auto_circulation: bool = Field(
+        True,
+        description="Start the workflow of a document's class when it is first processed.",
+    )
     gc_grace_seconds: int = Field(3600, ge=0, description="Age before an orphan blob is removed.")
     fixity_share: float = Field(
         0.04,
@@ -117,7 +121,7 @@ class Settings(BaseSettings):
     )
     fixity_cron: str = Field(
         "30 3 * * *",
-        description="When the worker runs the fixity job (cron, server time); read at worker start.",
+        description="When the worker runs the fixity job (cron, server time; read at start).",
     )
     host: str = Field("127.0.0.1", description="Address `docarchive serve` listens on.")
     port: int = Field(8000, description="Port `docarchive serve` listens on.")

@@ -172,6 +172,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "var",
         max_upload_bytes=8 * 1024 * 1024,
         verify_before_send_bytes=1024 * 1024,
+        # Tests start circulations themselves; tests/test_web.py checks the automatic start.
+        auto_circulation=False,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
+from app.circulation import service as circulation
 from app.db import session_scope
 from app.documents import repository
 from app.documents.models import (
@@ -27,6 +28,7 @@ from app.documents.models import (
 from app.documents.service import set_status
 from app.retention import service as retention
 from app.search.index import index_document
+from app.security.principal import system_actor
 from app.storage import BlobStore
 from workers.extract.fields import ExtractedField, FieldSource
 from workers.readers import Outcome
@@ -94,6 +96,10 @@ def save(runtime: Runtime, document_id: uuid.UUID, version_id: uuid.UUID, outcom
                 "detected_class": outcome.detected_class,
             },
         )
+        if runtime.settings.auto_circulation:
+            circulation.start_if_defined(
+                session, document_id=document.id, actor=system_actor(WORKER_ACTOR)
+            )
 
 
 def _replace_pages(
