@@ -215,6 +215,7 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     hashed = "sizes only" if args.no_hash else "sizes and SHA-256"
     print(f"versions checked ({hashed}): {report.versions_checked}")
     print(f"audit events in the chain: {report.audit_events}")
+    print(report.fixity)
     for problem in report.problems:
         print(f"PROBLEM {problem}")
     for key in report.orphan_blobs:
@@ -250,6 +251,13 @@ def _fixity(settings: Settings, args: argparse.Namespace) -> int:
     for line in report.unreadable:
         print(f"UNREADABLE {line}")
     return 0 if report.ok else 1
+
+
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0 < share <= 1:
+        raise argparse.ArgumentTypeError(f"{value} is not in (0, 1]")
+    return share
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
@@ -517,7 +525,7 @@ def _parser() -> argparse.ArgumentParser:
     fixity_amount = fixity.add_mutually_exclusive_group()
     fixity_amount.add_argument(
         "--share",
-        type=float,
+        type=_share,
         help="share of the versions to check, 0 < SHARE <= 1 (default DOCARCHIVE_FIXITY_SHARE)",
     )
     fixity_amount.add_argument("--all", action="store_true", help="check every version")

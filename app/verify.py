@@ -35,6 +35,7 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     orphan_blobs: list[str] = field(default_factory=list)
     audit_events: int = 0
+    fixity: str = ""  # the fixity job's last run and what it has not read yet
 
     @property
     def ok(self) -> bool:
@@ -69,6 +70,7 @@ def verify_archive(
     _check_audit(factory, settings, report)
     report.problems += retention_problems(factory, store)
     report.problems += fixity.flagged(factory)
+    report.fixity = fixity.coverage(factory)
     return report
 
 

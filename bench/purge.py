@@ -184,6 +184,8 @@ def run(url: str, store: BlobStore, writer: Writer, count: int, data_dir: Path) 
     assert report.destroyed == count, report
     figures["destroy_s"] = seconds
     figures["destroyed_per_s"] = count / seconds
+    figures["protocol_s"] = report.protocol_seconds
+    figures["destroyed_per_s_without_protocol"] = count / (seconds - report.protocol_seconds)
     with factory() as session:
         finished = session.scalars(select(DisposalBatch).where(DisposalBatch.id == batch.id)).one()
         assert finished.protocol_document_id is not None

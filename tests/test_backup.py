@@ -87,6 +87,7 @@ def test_backup_restores_into_a_fresh_database_and_store_that_verify_accepts(
     out = capsys.readouterr().out
     assert "versions checked (sizes and SHA-256): 3" in out
     assert f"audit events in the chain: {before['audit_events']}" in out
+    assert "fixity: no run yet; 3 versions never checked" in out
     assert "archive OK" in out
     assert main(["audit", "verify"]) == 0
     assert "audit chain intact" in capsys.readouterr().out

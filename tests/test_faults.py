@@ -281,7 +281,7 @@ def start_streaming_upload(
     return sock
 
 
-def test_api_killed_during_a_streaming_upload_leaves_nothing_gc_does_not_clean(
+def test_api_killed_during_a_streaming_upload_leaves_a_temp_file_gc_removes(
     serve: ServeProcess, settings: Settings, engine: Engine
 ) -> None:
     token = create_user(engine, "uploader", *EVERY_ROLE)

@@ -4,6 +4,9 @@ destruction (including one killed midway and run again) and the disposal protoco
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -12,10 +15,11 @@ from typing import Any
 
 import pypdfium2
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.cli import main
 from app.config import Settings
 from app.db import build_sessionmaker, session_scope
 from app.documents import service as documents
@@ -405,3 +409,65 @@ def _pdf_text(data: bytes) -> str:
         return "\n".join(page.get_textpage().get_text_range() for page in pdf)
     finally:
         pdf.close()
+
+
+def test_purge_killed_with_sigkill_is_completed_by_the_next_run(
+    factory: sessionmaker[Session],
+    engine: Engine,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`docarchive purge --run` in a real process, SIGKILLed once destruction has started."""
+    store = LocalBlobStore(tmp_path / "var" / "blobs")
+    with session_scope(factory) as session:
+        ids = [
+            make_document(
+                session, store, tmp_path / "tmp", document_class="invoice",
+                fields={"issue_date": "2012-02-02"},
+            )
+            for _ in range(1500)
+        ]  # fmt: skip
+        keys = {d: keys_of(session, d) for d in ids}
+        batch = disposal.collect(session)[BatchKind.destruction]
+        review.approve(session, batch_id=batch.id, data=ApproveIn(), actor=ANNA)
+    monkeypatch.setenv("DOCARCHIVE_DATABASE_URL", database_url)
+    monkeypatch.setenv("DOCARCHIVE_DATA_DIR", str(tmp_path / "var"))
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("docarchive")), "purge", "--run"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_destruction_to_start(engine, batch.id, process)
+    finally:
+        process.kill()
+        process.wait()
+    _check_consistent(factory, store, keys)
+    with factory() as session:
+        left = session.scalar(
+            select(func.count(DisposalItem.id)).where(
+                DisposalItem.batch_id == batch.id, DisposalItem.state != ItemState.destroyed
+            )
+        )
+    assert left, "the process finished before it was killed: nothing was tested"
+
+    assert main(["purge", "--run"]) == 0
+
+    for document_id, document_keys in keys.items():
+        _gone(factory, store, document_id, document_keys)
+    assert retention_problems(factory, store) == []
+
+
+def _wait_for_destruction_to_start(
+    engine: Engine, batch_id: uuid.UUID, process: subprocess.Popen[bytes]
+) -> None:
+    deadline = time.monotonic() + 120
+    query = text("SELECT count(*) FROM disposal_items WHERE batch_id = :b AND state <> 'pending'")
+    while time.monotonic() < deadline and process.poll() is None:
+        with engine.connect() as conn:
+            if conn.execute(query, {"b": batch_id}).scalar_one() > 0:
+                return
+        time.sleep(0.02)
+    stderr = b"" if process.poll() is None or process.stderr is None else process.stderr.read()
+    raise AssertionError(f"destruction did not start: {stderr.decode()[-2000:]}")

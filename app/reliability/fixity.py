@@ -274,3 +274,16 @@ def flagged(factory: sessionmaker[Session]) -> list[str]:
         f"last checked {check.checked_at:%Y-%m-%d %H:%M} UTC)"
         for check, number in rows
     ]
+
+
+def coverage(factory: sessionmaker[Session]) -> str:
+    """One line on the fixity job's progress: its last run and what it has not read yet."""
+    with session_scope(factory) as session:
+        run = session.scalar(repository.last_run())
+        never = session.scalar(repository.never_checked()) or 0
+    if run is None or run.finished_at is None:
+        return f"fixity: no run yet; {never} versions never checked"
+    return (
+        f"fixity: last run {run.finished_at:%Y-%m-%d %H:%M} UTC ({run.checked} checked, "
+        f"{run.failed} failed, {run.unreadable} unreadable); {never} versions never checked"
+    )

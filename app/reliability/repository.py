@@ -65,3 +65,12 @@ def last_run() -> Select[FixityRun]:
         .order_by(FixityRun.started_at.desc())
         .limit(1)
     )
+
+
+def never_checked() -> Select[int]:
+    return (
+        select(func.count())
+        .select_from(DocumentVersion)
+        .outerjoin(FixityCheck, FixityCheck.version_id == DocumentVersion.id)
+        .where(FixityCheck.version_id.is_(None))
+    )

@@ -15,9 +15,10 @@ rows may point at deleted objects, only for items marked `destroying`.
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import time
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -227,6 +228,7 @@ class DestructionReport:
     skipped: int = 0
     refused: dict[str, str] = field(default_factory=dict)
     completed: bool = False
+    protocol_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +264,9 @@ def destroy_batch(
     while claimed := _claim(factory, batch_id, chunk, report):
         gone = _delete_content(factory, store, claimed, report)
         _bury(factory, store, batch_id, gone, report)
+    started = time.perf_counter()
     report.completed = _complete(factory, store, settings, batch_id)
+    report.protocol_seconds = time.perf_counter() - started
     return report
 
 
@@ -444,19 +448,27 @@ def _bury(
             )
         }
         current = _manifests(session, [c.document_id for c in gone])
+        with ThreadPoolExecutor(max_workers=DELETE_THREADS) as pool:
+            present = dict(zip(gone, pool.map(lambda c: _present(store, c), gone), strict=True))
         ready = [
-            c for c in gone if _ready(store, items[c.item_id], c, current[c.document_id], report)
+            c
+            for c in gone
+            if _ready(items[c.item_id], c, current[c.document_id], present[c], report)
         ]
         if ready:
             _destroy_rows(session, batch, [items[c.item_id] for c in ready])
             report.destroyed += len(ready)
 
 
+def _present(store: BlobStore, claimed: _Claimed) -> list[str]:
+    return [key for key in claimed.keys if store.stat(key) is not None]
+
+
 def _ready(
-    store: BlobStore,
     item: DisposalItem,
     claimed: _Claimed,
     current: dict[str, Any],
+    remaining: list[str],
     report: DestructionReport,
 ) -> bool:
     """Still ours, nothing new since the claim (a new version is added to the manifest and
@@ -467,7 +479,6 @@ def _ready(
     if not {v["blob_key"] for v in current["versions"]} | set(current["derived"]) <= known:
         item.content = _merged(item.content or {}, current)
         return False
-    remaining = [key for key in claimed.keys if store.stat(key) is not None]
     if remaining:
         item.state, item.remarks = ItemState.refused, f"still in the store: {remaining[0]}"
         report.refused[str(item.document_id)] = item.remarks
