@@ -308,12 +308,12 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
     with database(settings) as url, disposing(build_engine(url, pool_size=2)) as engine:
         upgrade(url)
         factory = build_sessionmaker(engine)
-        if args.run:
+        if args.execute:
             run_settings = settings.model_copy(update={"database_url": url})
             summary = purge.run(factory, build_blob_store(settings), run_settings)
         else:
             summary = purge.dry_run(factory)
-    verb = "listed" if args.run else "would be listed"
+    verb = "listed" if args.execute else "would be listed"
     for kind, count in sorted(summary.would_add.items()):
         print(f"{kind}: {count} documents {verb} in a draft batch awaiting review")
     for number in summary.approved:
@@ -322,7 +322,7 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
         print(f"batch {number}: {state}")
         for document_id, reason in summary.refused.get(number, {}).items():
             print(f"  REFUSED {document_id}: {reason}")
-    print(f"{'run' if args.run else 'dry run'} took {summary.seconds:.2f} s")
+    print(f"{'run' if args.execute else 'dry run'} took {summary.seconds:.2f} s")
     return 1 if summary.refused else 0
 
 
@@ -511,7 +511,10 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show what a collection would list; change nothing"
     )
     purge_mode.add_argument(
-        "--run", action="store_true", help="collect due documents and destroy approved batches"
+        "--run",
+        dest="execute",
+        action="store_true",
+        help="collect due documents and destroy approved batches",
     )
     purge.set_defaults(run=_purge)
 

@@ -189,6 +189,11 @@ class DocumentOut(BaseModel):
     needs_review: list[str] = Field(
         default_factory=list, description="Fields below the confidence threshold or unconfirmed."
     )
+    integrity_problems: list[str] = Field(
+        default_factory=list,
+        description="Versions whose stored bytes the fixity job found missing or altered "
+        "(restore them from a backup); empty when every check passed.",
+    )
 
 
 class DocumentList(BaseModel):

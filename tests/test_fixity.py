@@ -130,6 +130,10 @@ def test_missing_and_altered_blobs_flag_their_documents_until_put_back(
         assert refused.status_code == 500
         assert refused.json()["type"].endswith("/blob-integrity")
         assert word in refused.json()["detail"]
+    problems = client.get(f"/documents/{gone['id']}").json()["integrity_problems"]
+    assert len(problems) == 1
+    assert problems[0].startswith("version 1: missing since ")
+    assert client.get(f"/documents/{intact['id']}").json()["integrity_problems"] == []
     metrics = httpx.get(cli_env.url + "/metrics").text
     assert 'docarchive_fixity_failures{outcome="corrupt"} 1.0' in metrics
     assert 'docarchive_fixity_failures{outcome="missing"} 1.0' in metrics

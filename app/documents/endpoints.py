@@ -34,6 +34,7 @@ from app.errors import (
     Unprocessable,
     problem_responses,
 )
+from app.reliability.fixity import integrity_problems
 from app.security.permissions import sees_pesel
 from app.security.principal import Actor
 from app.security.sensitive import mask_pesels
@@ -267,7 +268,9 @@ def list_documents(
 def _document_response(session: Session, document: Document, actor: Actor) -> JSONResponse:
     unmask = sees_pesel(actor)
     fields = [field_out(f, unmask=unmask) for f in fields_of(session, document.id)]
-    body = service.document_out(document, fields).model_dump(mode="json")
+    out = service.document_out(document, fields)
+    out.integrity_problems = integrity_problems(session, document.id)
+    body = out.model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": f'"r{document.revision}"'})
 
 

@@ -287,3 +287,14 @@ def coverage(factory: sessionmaker[Session]) -> str:
         f"fixity: last run {run.finished_at:%Y-%m-%d %H:%M} UTC ({run.checked} checked, "
         f"{run.failed} failed, {run.unreadable} unreadable); {never} versions never checked"
     )
+
+
+def integrity_problems(session: Session, document_id: uuid.UUID) -> list[str]:
+    """What the document API and page say about a flagged document, one line per version."""
+    rows = session.execute(repository.problems_of(document_id))
+    return [
+        f"version {number}: {check.outcome} since "
+        f"{check.failing_since or check.checked_at:%Y-%m-%d %H:%M} UTC"
+        + (f" ({check.detail})" if check.detail else "")
+        for check, number in rows
+    ]

@@ -74,3 +74,8 @@ def never_checked() -> Select[int]:
         .outerjoin(FixityCheck, FixityCheck.version_id == DocumentVersion.id)
         .where(FixityCheck.version_id.is_(None))
     )
+
+
+def problems_of(document_id: uuid.UUID) -> Select[FixityCheck, int]:
+    """The document's versions whose latest check failed."""
+    return flagged_versions().where(FixityCheck.document_id == document_id)

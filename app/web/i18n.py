@@ -160,6 +160,9 @@ POLISH: dict[str, str] = {
     "delegated": "przekazane",
     "cancelled": "anulowane",
     "invalidated": "unieważnione",
+    "Stored content failed its integrity check": (
+        "Przechowywana treść nie przeszła kontroli integralności"
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from app.deps import SessionDep, SettingsDep
 from app.documents import repository, service
 from app.documents.fields import field_out, fields_of
 from app.documents.models import Document, DocumentStatus
+from app.reliability.fixity import integrity_problems
 from app.search import service as search_service
 from app.security import service as accounts
 from app.security.authentication import CSRF_COOKIE, SESSION_COOKIE
@@ -198,6 +199,7 @@ def _document_context(session: Session, document: Document, user: PageUser) -> d
         "page_text": {p.number: p.text if unmask else mask_pesels(p.text) for p in pages},
         "versions": list(session.scalars(repository.versions_of(document.id))),
         "editable": may_edit(session, user.actor, document),
+        "integrity_problems": integrity_problems(session, document.id),
         "classes": repository.class_codes(session),
         "audit": audit,
     }
