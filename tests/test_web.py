@@ -277,3 +277,24 @@ def test_admin_pages_are_refused_to_other_roles(
         assert response is not None
         assert response.status == 403, path
     page.context.close()
+
+
+def test_an_absence_with_a_substitute_is_recorded_from_the_inbox(
+    chromium: Browser, server: LiveServer, engine: Engine
+) -> None:
+    create_user(engine, "jan", "approver")
+    create_user(engine, "ola", "approver")
+    page = new_page(chromium, server)
+    log_in(page, "jan")
+    page.get_by_role("link", name="Inbox").click()
+    page.get_by_label("Substitute").fill("ola")
+    page.get_by_label("From").fill("2026-12-21")
+    page.get_by_label("To").fill("2027-01-06")
+    page.get_by_label("Reason").fill("urlop")
+    page.get_by_role("button", name="Record absence").click()
+    expect(page.locator("#absences .ok")).to_be_visible()
+    expect(page.locator("#absences tbody tr")).to_contain_text("ola")
+    page.get_by_label("Substitute").fill("nobody-like-this")
+    page.get_by_role("button", name="Record absence").click()
+    expect(page.locator("#messages .error")).to_be_visible()
+    page.context.close()

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.circulation import repository
+from app.circulation import repository, views
 from app.circulation.assignment import active_user
 from app.circulation.models import Absence
 from app.errors import Forbidden, NotFound, Unprocessable
@@ -102,3 +102,8 @@ def absence_out(row: Absence, names: dict[uuid.UUID, str]) -> AbsenceOut:
         reason=row.reason,
         created_at=row.created_at,
     )
+
+
+def absences_out(session: Session, rows: list[Absence]) -> list[AbsenceOut]:
+    names = views.usernames(session, [i for r in rows for i in (r.user_id, r.substitute_user_id)])
+    return [absence_out(row, names) for row in rows]

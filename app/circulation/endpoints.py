@@ -255,5 +255,4 @@ def cancel_absence(absence_id: uuid.UUID, session: SessionDep, actor: ActorDep) 
 
 
 def _absences_out(session: Session, rows: list[Absence]) -> list[AbsenceOut]:
-    names = views.usernames(session, [i for r in rows for i in (r.user_id, r.substitute_user_id)])
-    return [absences.absence_out(row, names) for row in rows]
+    return absences.absences_out(session, rows)

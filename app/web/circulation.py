@@ -4,21 +4,22 @@ user may take. The engine's services decide; these routes only render their answ
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from app.circulation import absences, views
 from app.circulation import repository as circulations
 from app.circulation import service as engine
-from app.circulation import views
 from app.db import utcnow
 from app.deps import SessionDep
 from app.documents import service as documents
 from app.security.permissions import may_edit
 from app.web.pages import PageRoute, PageUser, page_user, render
-from schemas.circulation import ActionName, TaskAction, TaskOut
+from schemas.circulation import AbsenceIn, AbsenceOut, ActionName, TaskAction, TaskOut
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 UserDep = Annotated[PageUser, Depends(page_user)]
@@ -30,9 +31,36 @@ def my_tasks(session: Session, user: PageUser, *, limit: int = 100) -> list[Task
     return views.inbox_items(session, [(t, c, d) for t, c, d in rows], now=utcnow())
 
 
+def _absences(session: Session, user: PageUser) -> list[AbsenceOut]:
+    return absences.absences_out(session, absences.absences_of(session, user.actor))
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request, session: SessionDep, user: UserDep) -> Response:
-    return render(request, "inbox.html", user, tasks=my_tasks(session, user))
+    return render(
+        request,
+        "inbox.html",
+        user,
+        tasks=my_tasks(session, user),
+        absences=_absences(session, user),
+    )
+
+
+@router.post("/absences", response_class=HTMLResponse)
+def record_absence(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    substitute: Annotated[str, Form(max_length=64)],
+    starts_on: Annotated[date, Form()],
+    ends_on: Annotated[date, Form()],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    absence = AbsenceIn(
+        substitute=substitute, starts_on=starts_on, ends_on=ends_on, reason=reason or None
+    )
+    absences.record_absence(session, absence=absence, actor=user.actor)
+    return render(request, "_absences.html", user, absences=_absences(session, user), saved=True)
 
 
 def circulation_context(session: Session, document_id: uuid.UUID, user: PageUser) -> dict[str, Any]:

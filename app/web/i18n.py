@@ -160,6 +160,12 @@ POLISH: dict[str, str] = {
     "delegated": "przekazane",
     "cancelled": "anulowane",
     "invalidated": "unieważnione",
+    "Absences": "Nieobecności",
+    "Substitute": "Zastępca",
+    "From": "Od",
+    "To": "Do",
+    "Record absence": "Zapisz nieobecność",
+    "No absences recorded.": "Brak zapisanych nieobecności.",
     "Stored content failed its integrity check": (
         "Przechowywana treść nie przeszła kontroli integralności"
     ),
