@@ -298,3 +298,29 @@ def test_an_absence_with_a_substitute_is_recorded_from_the_inbox(
     page.get_by_role("button", name="Record absence").click()
     expect(page.locator("#messages .error")).to_be_visible()
     page.context.close()
+
+
+def test_bulk_approval_from_the_inbox(
+    chromium: Browser, server: LiveServer, engine: Engine, run_worker: RunWorker
+) -> None:
+    clerk_token = create_user(engine, "kasia", "clerk")
+    with server.client(clerk_token) as api:
+        for n in (1, 2):
+            upload(
+                api,
+                samples.text_pdf([f"Faktura VAT nr FV/{n}/2026", "Do zapłaty 100,00 PLN"]),
+                f"fv{n}.pdf",
+                **{"class": "invoice", "title": f"Faktura {n}"},
+            )
+    process_queue(run_worker)
+    page = new_page(chromium, server)
+    log_in(page, "kasia")
+    page.goto("/inbox")
+    boxes = page.locator("#bulk input[name=task_ids]")
+    expect(boxes).to_have_count(2)
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.locator(".bulk-result li.ok")).to_have_count(2)
+    expect(page.locator("#bulk input[name=task_ids]")).to_have_count(0)
+    page.context.close()

@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,9 @@ from app.circulation import repository as circulations
 from app.circulation import service as engine
 from app.db import utcnow
 from app.deps import SessionDep
+from app.documents import repository as document_queries
 from app.documents import service as documents
+from app.errors import DomainError
 from app.security.permissions import may_edit
 from app.web.pages import PageRoute, PageUser, page_user, render
 from schemas.circulation import AbsenceIn, AbsenceOut, ActionName, TaskAction, TaskOut
@@ -25,9 +27,19 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 UserDep = Annotated[PageUser, Depends(page_user)]
 
 
-def my_tasks(session: Session, user: PageUser, *, limit: int = 100) -> list[TaskOut]:
+def my_tasks(
+    session: Session,
+    user: PageUser,
+    *,
+    limit: int = 100,
+    document_class: str | None = None,
+    overdue: bool = False,
+) -> list[TaskOut]:
     """The user's inbox, soonest due first: what `GET /api/v1/me/tasks` answers."""
-    rows = session.execute(circulations.inbox(user.actor).limit(limit)).all()
+    query = circulations.inbox(
+        user.actor, document_class=document_class, overdue_at=utcnow() if overdue else None
+    )
+    rows = session.execute(query.limit(limit)).all()
     return views.inbox_items(session, [(t, c, d) for t, c, d in rows], now=utcnow())
 
 
@@ -36,13 +48,56 @@ def _absences(session: Session, user: PageUser) -> list[AbsenceOut]:
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox(request: Request, session: SessionDep, user: UserDep) -> Response:
+def inbox(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    document_class: Annotated[str | None, Query(alias="class", max_length=64)] = None,
+    overdue: bool = False,
+) -> Response:
     return render(
         request,
         "inbox.html",
         user,
-        tasks=my_tasks(session, user),
+        tasks=my_tasks(session, user, document_class=document_class or None, overdue=overdue),
         absences=_absences(session, user),
+        classes=document_queries.class_codes(session),
+        chosen_class=document_class,
+        overdue=overdue,
+        selectable=True,
+    )
+
+
+@router.post("/inbox/approve", response_class=HTMLResponse)
+def approve_selected(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    task_ids: Annotated[list[uuid.UUID] | None, Form()] = None,
+) -> Response:
+    """Approve several tasks at once; each is decided by the engine on its own, so one refusal
+    (segregation of duties, a comment the step requires) does not stop the others."""
+    shown = {t.id: t for t in my_tasks(session, user, limit=500)}
+    outcomes: list[tuple[TaskOut | None, str | None]] = []
+    for task_id in task_ids or []:
+        try:
+            with session.begin_nested():
+                engine.act(
+                    session,
+                    task_id=task_id,
+                    request=TaskAction(action=ActionName.approve),
+                    actor=user.actor,
+                )
+            outcomes.append((shown.get(task_id), None))
+        except DomainError as exc:
+            outcomes.append((shown.get(task_id), exc.detail))
+    return render(
+        request,
+        "_bulk_result.html",
+        user,
+        outcomes=outcomes,
+        tasks=my_tasks(session, user),
+        selectable=True,
     )
 
 
