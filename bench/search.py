@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.db import build_engine, build_sessionmaker, normalise_url
 from app.migrate import upgrade
-from app.search.index import fold_name
+from app.search.index import filter_lexemes, fold_name
 from app.search.pesel import pesel_lexeme
 from app.search.polish import index_terms, terms_version
 from app.search.service import search
@@ -198,6 +198,10 @@ def load(url: str, count: int, *, raw: bool) -> dict[str, float]:
                 vocabulary.update(t for t in terms if t.isascii() and t.isalpha() and len(t) >= 3)
                 if document.get("pesel"):
                     terms.append(pesel_lexeme(document["pesel"]))
+                columns = {"currency": document.get("currency"),
+                           "seller_nip": document.get("seller_nip"),
+                           "buyer_nip": document.get("buyer_nip")}  # fmt: skip
+                terms += filter_lexemes(document["kind"], document["tags"], columns)
                 parties = document.get("parties", [])
                 copy.write_row(
                     (document["id"], " ".join(terms), document.get("issued"),

@@ -426,23 +426,19 @@ def test_purge_killed_with_sigkill_is_completed_by_the_next_run(
                 session, store, tmp_path / "tmp", document_class="invoice",
                 fields={"issue_date": "2012-02-02"},
             )
-            for _ in range(1500)
+            for _ in range(1000)
         ]  # fmt: skip
         keys = {d: keys_of(session, d) for d in ids}
         batch = disposal.collect(session)[BatchKind.destruction]
         review.approve(session, batch_id=batch.id, data=ApproveIn(), actor=ANNA)
     monkeypatch.setenv("DOCARCHIVE_DATABASE_URL", database_url)
     monkeypatch.setenv("DOCARCHIVE_DATA_DIR", str(tmp_path / "var"))
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("docarchive")), "purge", "--run"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for_destruction_to_start(engine, batch.id, process)
-    finally:
-        process.kill()
-        process.wait()
+    command = [str(Path(sys.executable).with_name("docarchive")), "purge", "--run"]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+        try:
+            _wait_for_destruction_to_start(engine, batch.id, process)
+        finally:
+            process.kill()
     _check_consistent(factory, store, keys)
     with factory() as session:
         left = session.scalar(

@@ -93,7 +93,7 @@ _VERSION_BODY: dict[str, Any] = {
         },
     }
 }
-_UPLOAD_ERRORS = problem_responses(400, 409, 413, 415, 422, 503)
+_UPLOAD_ERRORS = problem_responses(400, 403, 409, 413, 415, 422, 503)
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -286,7 +286,7 @@ def get_document(document_id: uuid.UUID, session: SessionDep, actor: ActorDep) -
     "/{document_id}/reprocess",
     status_code=202,
     response_model=DocumentOut,
-    responses=problem_responses(404, 409),
+    responses=problem_responses(403, 404, 409),
 )
 def reprocess_document(document_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Response:
     """Process the current version again (after a failure or a better extractor).
@@ -302,7 +302,7 @@ def reprocess_document(document_id: uuid.UUID, session: SessionDep, actor: Actor
 @router.patch(
     "/{document_id}/fields",
     response_model=DocumentOut,
-    responses=problem_responses(400, 404, 409, 412, 422, 428),
+    responses=problem_responses(400, 403, 404, 409, 412, 422, 428),
 )
 def correct_fields(
     document_id: uuid.UUID,
@@ -453,7 +453,7 @@ def _expected_revision(
 @router.patch(
     "/{document_id}",
     response_model=DocumentOut,
-    responses=problem_responses(400, 404, 409, 412, 422, 428),
+    responses=problem_responses(400, 403, 404, 409, 412, 422, 428),
 )
 def update_document(
     document_id: uuid.UUID,

@@ -7,7 +7,17 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, func, literal, select
 
 from app.errors import Unprocessable
-from app.search.index import compact_ksef, compact_number, fold_name
+from app.search.index import (
+    BUYER,
+    CLASS,
+    CURRENCY,
+    SELLER,
+    TAG,
+    compact_ksef,
+    compact_number,
+    filter_lexeme,
+    fold_name,
+)
 from app.search.models import CounterpartyName, DocumentSearch
 from schemas.search import SearchFilters
 from workers.extract.identifiers import normalise_nip
@@ -38,6 +48,27 @@ def search_conditions(request: SearchFilters) -> list[ColumnElement[bool]]:
     if request.ksef_number is not None:
         conditions.append(row.ksef_number == _required(request, "ksef_number"))
     return conditions
+
+
+def filter_tsquery(request: SearchFilters) -> str | None:
+    """The filters that are also lexemes of the vector (`index.filter_lexemes`), as a tsquery
+    to AND with the text: the GIN index then intersects them with the words. The column
+    conditions stay, and decide."""
+    parts = []
+    if request.document_class:
+        parts.append(f"'{filter_lexeme(CLASS, request.document_class)}'")
+    if request.currency:
+        parts.append(f"'{filter_lexeme(CURRENCY, request.currency)}'")
+    for prefix, name in ((SELLER, "seller_nip"), (BUYER, "buyer_nip")):
+        raw = getattr(request, name)
+        if raw is not None:
+            parts.append(f"'{filter_lexeme(prefix, nip_filter(name, raw))}'")
+    parts += [f"'{filter_lexeme(TAG, tag)}'" for tag in sorted(set(request.tags_all))]
+    if request.tags_any:
+        tags = sorted({filter_lexeme(TAG, tag) for tag in request.tags_any})
+        parts.append("(" + " | ".join(f"'{tag}'" for tag in tags) + ")")
+    parts = [part for part in parts if part not in ("''", f"'{TAG}'", f"'{CLASS}'")]
+    return " & ".join(parts) or None
 
 
 def nip_filter(name: str, raw: str) -> str:

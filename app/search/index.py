@@ -59,14 +59,16 @@ def index_document(session: Session, document_id: uuid.UUID) -> None:
     texts = list(_searchable_texts(session, document, fields))
     terms = index_terms("\n".join(texts))
     pesels = pesels_in([*texts, *_scalars(fields.get("pesel"))])
+    columns = filter_columns(fields)
     lexemes = terms + [pesel_lexeme(pesel) for pesel in sorted(pesels)]
+    lexemes += filter_lexemes(document.document_class, document.tags, columns)
     vector = func.to_tsvector(cast(literal("simple"), REGCONFIG), " ".join(lexemes))
     values = {
         "terms": vector,
         "terms_version": terms_version(),
         "tags": list(document.tags),
         "uploaded_at": document.created_at,
-        **filter_columns(fields),
+        **columns,
     }
     statement = insert(DocumentSearch).values(document_id=document_id, **values)
     session.execute(
@@ -110,6 +112,25 @@ def filter_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
         "ksef_number": compact_ksef(fields.get("ksef_number")),
         "counterparties": list(dict.fromkeys(names)),
     }
+
+
+# Prefixes of the filter lexemes: class, tag, currency, seller NIP, buyer NIP.
+CLASS, TAG, CURRENCY, SELLER, BUYER = "xk", "xt", "xc", "xs", "xb"
+
+
+def filter_lexeme(prefix: str, value: str) -> str:
+    """A filter value as a lexeme of the vector, so that text plus filters is one GIN
+    intersection rather than a text match filtered row by row (or a lossy bitmap AND)."""
+    return prefix + "".join(_ALNUM.findall(fold(value)))
+
+
+def filter_lexemes(
+    document_class: str | None, tags: list[str], columns: Mapping[str, Any]
+) -> list[str]:
+    values = [(CLASS, document_class), (CURRENCY, columns["currency"])]
+    values += [(SELLER, columns["seller_nip"]), (BUYER, columns["buyer_nip"])]
+    values += [(TAG, tag) for tag in tags]
+    return [filter_lexeme(prefix, value) for prefix, value in values if value]
 
 
 def compact_number(value: Any) -> str | None:

@@ -30,8 +30,9 @@ __all__ = [
 ]
 
 # Bumped whenever a change here (or in what app.search.index stores) may give a text other
-# terms: 2 added PESEL hashes, a PESEL inside a longer identifier, the filter columns.
-_RULES_VERSION = 2
+# terms: 2 added PESEL hashes, a PESEL inside a longer identifier, the filter columns; 3 the
+# filter lexemes.
+_RULES_VERSION = 3
 
 _POLISH_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
 _DIACRITICS = {"a": "ą", "c": "ć", "e": "ę", "l": "ł", "n": "ń", "o": "ó", "s": "ś", "z": "źż"}

@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 from app.documents import repository, service
 from app.documents.models import Document, DocumentPage
 from app.errors import BadRequest, Unprocessable
-from app.search.filters import search_conditions
+from app.search.filters import filter_tsquery, search_conditions
 from app.search.models import DocumentSearch
 from app.search.pesel import pesel_lexeme
 from app.search.query import ParsedQuery, PeselLexeme, parse_query
@@ -172,7 +172,10 @@ def _plan(request: SearchRequest, actor: Actor, parsed: ParsedQuery) -> _Plan:
     tsquery = None
     if parsed.tsquery is not None:
         tsquery = func.to_tsquery(cast(literal("simple"), REGCONFIG), parsed.tsquery)
-        conditions.append(DocumentSearch.terms.bool_op("@@")(tsquery))
+        filtered = filter_tsquery(request)
+        text_and_filters = parsed.tsquery if filtered is None else f"{parsed.tsquery} & {filtered}"
+        matching = func.to_tsquery(cast(literal("simple"), REGCONFIG), text_and_filters)
+        conditions.append(DocumentSearch.terms.bool_op("@@")(matching))
     sort = request.sort or (SearchSort.relevance if tsquery is not None else SearchSort.uploaded_at)
     onclause = DocumentSearch.document_id == Document.id
     indexed = base.join(DocumentSearch, onclause).where(*conditions)
