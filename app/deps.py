@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import session_scope, transaction
 from app.errors import DatabaseUnavailable
-from app.security.authentication import authenticate
+from app.security.authentication import SESSION_COOKIE, authenticate
 from app.security.principal import Actor
 from app.storage import BlobStore
 
@@ -34,7 +35,21 @@ def _store(request: Request) -> BlobStore:
     return store
 
 
-def _actor(request: Request) -> Actor:
+# Declared for the OpenAPI document (and Swagger UI's Authorize button); `authenticate` reads
+# the credentials itself, with the CSRF rule for cookies.
+_bearer = HTTPBearer(auto_error=False, description="An API token: `docarchive user token`.")
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="A browser session from POST /api/v1/auth/login (changes need X-CSRF-Token).",
+)
+
+
+def _actor(
+    request: Request,
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+    _session_cookie: Annotated[str | None, Security(_cookie)] = None,
+) -> Actor:
     # A short transaction of its own: the request's session stays unopened while an upload's
     # body arrives, instead of holding a connection idle in a transaction.
     try:

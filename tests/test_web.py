@@ -44,10 +44,30 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"auto_circulation": True})
 
 
+_csp_violations: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations() -> Iterator[None]:
+    """The pages run under the HTML Content-Security-Policy: nothing they need may be blocked."""
+    _csp_violations.clear()
+    yield
+    assert _csp_violations == []
+
+
 def new_page(chromium: Browser, server: LiveServer, locale: str = "en-GB") -> Page:
     context = chromium.new_context(base_url=server.url, locale=locale)
     context.set_default_timeout(15_000)
-    return context.new_page()
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda message: (
+            _csp_violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return page
 
 
 def process_queue(run_worker: RunWorker) -> None:
@@ -288,8 +308,8 @@ def test_an_absence_with_a_substitute_is_recorded_from_the_inbox(
     log_in(page, "jan")
     page.get_by_role("link", name="Inbox").click()
     page.get_by_label("Substitute").fill("ola")
-    page.get_by_label("From").fill("2026-12-21")
-    page.get_by_label("To").fill("2027-01-06")
+    page.get_by_label("From", exact=True).fill("2026-12-21")
+    page.get_by_label("To", exact=True).fill("2027-01-06")
     page.get_by_label("Reason").fill("urlop")
     page.get_by_role("button", name="Record absence").click()
     expect(page.locator("#absences .ok")).to_be_visible()
