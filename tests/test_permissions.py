@@ -184,3 +184,34 @@ def test_pesel_is_masked_unless_the_role_may_see_it(
     assert pesel not in shown(archivist)
     assert "*******1359" in shown(archivist)
     assert pesel in shown(hr)
+
+
+def test_circulation_assignees_read_the_document_while_their_task_is_open(
+    login_as: LoginAs, run_worker: RunWorker
+) -> None:
+    archivist = login_as("archiwista", "archivist")
+    lawyer = login_as("prawnik", "legal")
+    login_as("prezes", "signatory")
+    contract = upload(
+        archivist,
+        samples.text_pdf(["Umowa dostawy nr 7/2026", "Wartość umowy: 120 000,00 zł"]),
+        "umowa.pdf",
+        **{"class": "contract"},
+    )
+    run_worker()
+    assert lawyer.get(f"/documents/{contract}").status_code == 404
+    assert lawyer.get("/search", params={"q": "dostawy"}).json()["total"] == 0
+    started = archivist.post(f"/documents/{contract}/circulation")
+    assert started.status_code == 201, started.text
+
+    assert lawyer.get(f"/documents/{contract}").status_code == 200
+    assert lawyer.get(f"/documents/{contract}/content").status_code == 200
+    assert lawyer.get("/search", params={"q": "dostawy"}).json()["total"] == 1
+    [task] = lawyer.get("/me/tasks").json()["items"]
+    approved = lawyer.post(
+        f"/tasks/{task['id']}/actions", json={"action": "approve", "comment": "Bez uwag"}
+    )
+    assert approved.status_code == 200, approved.text
+    # The legal review is done: the contract is closed to the lawyer again.
+    assert lawyer.get(f"/documents/{contract}").status_code == 404
+    assert lawyer.get(f"/documents/{contract}/circulation").status_code == 404
