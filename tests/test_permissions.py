@@ -20,7 +20,8 @@ from tests.conftest import LoginAs, RunWorker, upload
 ROLES = ("admin", "archivist", "accountant", "approver", "hr", "clerk", "auditor")
 # Default rights (migration 0007): who sees and who changes an invoice and a personnel file.
 SEES = {
-    "invoice": {"admin", "archivist", "accountant", "approver", "auditor"},
+    # clerk: only through the registration task of the invoice's running circulation
+    "invoice": {"admin", "archivist", "accountant", "approver", "auditor", "clerk"},
     "hr_record": {"hr"},
 }
 EDITS = {"invoice": {"admin", "archivist", "accountant"}, "hr_record": {"hr"}}
@@ -36,6 +37,7 @@ READS = [
     ("GET", "/documents/{id}/thumbnail"),
     ("GET", "/documents/{id}/pages/1/preview"),
     ("GET", "/documents/{id}/grants"),
+    ("GET", "/documents/{id}/circulation"),
 ]
 WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("PATCH", "/documents/{id}", {"json": {"title": "nowy"}, "headers": {"If-Match": "*"}}),
@@ -77,6 +79,8 @@ def documents(client: httpx.Client, login_as: LoginAs, run_worker: RunWorker) ->
     run_worker()
     for document_id in ids.values():
         assert client.get(f"/documents/{document_id}").json()["status"] == "processed"
+    for starter, document_id in ((accountant, ids["invoice"]), (hr, ids["hr_record"])):
+        assert starter.post(f"/documents/{document_id}/circulation").status_code == 201
     return ids
 
 
