@@ -25,6 +25,7 @@ from app.storage import BlobStore
 from app.storage.factory import build_blob_store
 from app.web import admin as web_admin
 from app.web import circulation as web_circulation
+from app.web import retention as web_retention
 from app.web import routes as web
 from app.web.pages import STATIC_DIR
 
@@ -65,6 +66,7 @@ def create_app(
     app.include_router(web.router)
     app.include_router(web_circulation.router)
     app.include_router(web_admin.router)
+    app.include_router(web_retention.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     install_observability(app, metrics_enabled=settings.metrics_enabled)

@@ -53,6 +53,12 @@ class PageUser:
         return Role.admin in self.actor.roles
 
     @property
+    def is_archivist(self) -> bool:
+        return bool(
+            {Role.archivist, Role.admin, Role.auditor, Role.head_of_unit} & self.actor.roles
+        )
+
+    @property
     def is_auditor(self) -> bool:
         return bool({Role.auditor, Role.admin} & self.actor.roles)
 

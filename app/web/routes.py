@@ -23,7 +23,7 @@ from app.security import service as accounts
 from app.security.authentication import CSRF_COOKIE, SESSION_COOKIE
 from app.security.permissions import may_edit, sees_pesel
 from app.security.sensitive import mask_pesels
-from app.web import circulation
+from app.web import circulation, retention
 from app.web.i18n import LANG_COOKIE, LANGUAGES
 from app.web.pages import PageRoute, PageUser, page_user, render
 from schemas.documents import DocumentPatch, normalise_tags
@@ -200,6 +200,7 @@ def _document_context(session: Session, document: Document, user: PageUser) -> d
         "versions": list(session.scalars(repository.versions_of(document.id))),
         "editable": may_edit(session, user.actor, document),
         "integrity_problems": integrity_problems(session, document.id),
+        "retention": retention.retention_of(session, document.id, user),
         "classes": repository.class_codes(session),
         "audit": audit,
     }

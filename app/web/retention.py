@@ -1,0 +1,138 @@
+"""Archivist pages: disposal batches (review, exclude with a reason, approve, download the list or
+protocol) and legal holds (place, release). The retention services decide."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.deps import SessionDep
+from app.errors import NotFound, Unprocessable
+from app.retention import disposal, holds, review
+from app.retention.endpoints import document_retention
+from app.retention.models import LegalHold
+from app.web.pages import PageRoute, PageUser, page_user, render
+from schemas.retention import ApproveIn, DocumentRetentionOut, ExcludeIn, HoldIn, HoldRelease
+
+M = TypeVar("M", bound=BaseModel)
+router = APIRouter(prefix="/archive", route_class=PageRoute, include_in_schema=False)
+UserDep = Annotated[PageUser, Depends(page_user)]
+
+
+def retention_of(
+    session: Session, document_id: uuid.UUID, user: PageUser
+) -> DocumentRetentionOut | None:
+    """For the document page: its retention, or None while it is not computed."""
+    try:
+        return document_retention(document_id, session, user.actor)
+    except NotFound:
+        return None
+
+
+def _batch_context(session: Session, batch_id: uuid.UUID) -> dict[str, Any]:
+    batch = review.get_batch(session, batch_id)
+    return {
+        "batch": batch,
+        "counts": disposal.counts(session, [batch.id]).get(batch.id, {}),
+        "items": disposal.batch_items(session, batch_id),
+    }
+
+
+@router.get("/batches", response_class=HTMLResponse)
+def batches_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+    review.require_reader(user.actor)
+    batches = review.list_batches(session, user.actor, None)
+    counts = disposal.counts(session, [b.id for b in batches])
+    return render(request, "archive_batches.html", user, batches=batches, counts=counts)
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+def batch_page(
+    batch_id: uuid.UUID, request: Request, session: SessionDep, user: UserDep
+) -> Response:
+    review.require_reader(user.actor)
+    return render(request, "archive_batch.html", user, **_batch_context(session, batch_id))
+
+
+@router.post("/batches/{batch_id}/items/{item_id}/exclude", response_class=HTMLResponse)
+def exclude(
+    batch_id: uuid.UUID,
+    item_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    data = _valid(ExcludeIn, reason=reason.strip() or None)
+    review.exclude(session, batch_id=batch_id, item_id=item_id, data=data, actor=user.actor)
+    return render(request, "_batch.html", user, **_batch_context(session, batch_id))
+
+
+def _valid(model: type[M], **data: Any) -> M:
+    """Form input checked by the API's own model; its complaints are shown on the page."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise Unprocessable(reasons) from exc
+
+
+@router.post("/batches/{batch_id}/approve", response_class=HTMLResponse)
+def approve(batch_id: uuid.UUID, request: Request, session: SessionDep, user: UserDep) -> Response:
+    review.approve(session, batch_id=batch_id, data=ApproveIn(), actor=user.actor)
+    return render(request, "_batch.html", user, approved=True, **_batch_context(session, batch_id))
+
+
+def _holds(session: Session) -> list[LegalHold]:
+    return list(session.scalars(select(LegalHold).order_by(LegalHold.created_at.desc())))
+
+
+@router.get("/holds", response_class=HTMLResponse)
+def holds_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+    review.require_reader(user.actor)
+    return render(request, "archive_holds.html", user, holds=_holds(session))
+
+
+@router.post("/holds", response_class=HTMLResponse)
+def place_hold(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    name: Annotated[str, Form(max_length=200)],
+    reason: Annotated[str, Form(max_length=4000)],
+    case_reference: Annotated[str, Form(max_length=200)] = "",
+    document_ids: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    """A hold on the listed documents (ids separated by spaces, commas or lines)."""
+    data = _valid(
+        HoldIn,
+        name=name,
+        reason=reason,
+        case_reference=case_reference or None,
+        document_ids=document_ids.replace(",", " ").split(),
+    )
+    holds.place_hold(session, data=data, actor=user.actor)
+    return render(request, "_holds.html", user, holds=_holds(session), saved=True)
+
+
+@router.post("/holds/{hold_id}/release", response_class=HTMLResponse)
+def release_hold(
+    hold_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    holds.release_hold(
+        session,
+        hold_id=hold_id,
+        data=_valid(HoldRelease, reason=reason.strip() or None),
+        actor=user.actor,
+    )
+    return render(request, "_holds.html", user, holds=_holds(session), saved=True)
