@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 from app.circulation import workflows
 from app.deps import SessionDep
 from app.documents import repository as documents
-from app.errors import Unprocessable
+from app.errors import NotFound, Unprocessable
+from app.retention import classes as retention
 from app.security import access
 from app.security import service as accounts
 from app.security.models import Role
 from app.security.permissions import require_role
 from app.web.pages import PageRoute, PageUser, page_user, render
 from schemas.circulation import WorkflowDefinition
+from schemas.retention import RetentionClassIn
 from schemas.security import ClassPermissionIn
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
@@ -144,3 +146,37 @@ def save_workflow(
         problems=problems,
         saved=saved,
     )
+
+
+@router.get("/retention", response_class=HTMLResponse)
+def retention_classes_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+    require_role(user.actor, Role.admin)
+    return render(
+        request, "admin_retention.html", user, retention_classes=retention.list_classes(session)
+    )
+
+
+@router.post("/retention/{code}", response_class=HTMLResponse)
+def save_retention_class(
+    code: str,
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    category: Annotated[str, Form(max_length=4)],
+    period_years: Annotated[int, Form(ge=0, le=200)],
+    legal_basis: Annotated[str, Form(max_length=2000)],
+) -> Response:
+    """Change a class's category, period or basis; documents under it are recomputed."""
+    current = next((c for c in retention.list_classes(session) if c.code == code), None)
+    if current is None:
+        raise NotFound(f"no retention class {code!r}")
+    changed = {**current.model_dump(), "category": category, "period_years": period_years}
+    changed["legal_basis"] = legal_basis
+    try:
+        data = RetentionClassIn.model_validate(
+            {k: v for k, v in changed.items() if k in RetentionClassIn.model_fields}
+        )
+    except ValidationError as exc:
+        raise Unprocessable("; ".join(str(e["msg"]) for e in exc.errors())) from exc
+    saved = retention.put_class(session, code=code, data=data, actor=user.actor)
+    return render(request, "_retention_class.html", user, row=saved, saved=True)

@@ -208,6 +208,15 @@ POLISH: dict[str, str] = {
     "awaiting_second_approval": "czeka na drugie zatwierdzenie",
     "requalified": "przekwalifikowany",
     "destroying": "niszczenie w toku",
+    "Retention classes": "Klasy przechowywania",
+    "Years count from the trigger; a change recomputes the class's documents.": (
+        "Lata liczy się od zdarzenia; zmiana przelicza dokumenty klasy."
+    ),
+    "Trigger": "Zdarzenie",
+    "Document classes": "Klasy dokumentów",
+    "Category, years, legal basis": "Kategoria, lata, podstawa prawna",
+    "category": "kategoria",
+    "years": "lata",
     "Absences": "Nieobecności",
     "Substitute": "Zastępca",
     "From": "Od",
