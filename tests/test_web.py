@@ -344,3 +344,26 @@ def test_bulk_approval_from_the_inbox(
     expect(page.locator(".bulk-result li.ok")).to_have_count(2)
     expect(page.locator("#bulk input[name=task_ids]")).to_have_count(0)
     page.context.close()
+
+
+def test_sharing_a_document_from_its_page(
+    chromium: Browser, server: LiveServer, engine: Engine
+) -> None:
+    hr_token = create_user(engine, "kadry", "hr")
+    create_user(engine, "jan", "approver")
+    with server.client(hr_token) as hr:
+        hr_file = upload(hr, samples.pdf("akta"), "akta.pdf", **{"class": "hr_record"})
+    page = new_page(chromium, server)
+    log_in(page, "kadry")
+    page.goto(f"/documents/{hr_file}")
+    page.get_by_label("User or role").fill("jan")
+    page.get_by_role("button", name="Share").click()
+    expect(page.locator("#grants .grants")).to_contain_text("jan")
+    other = new_page(chromium, server)
+    log_in(other, "jan")
+    assert other.goto(f"/documents/{hr_file}").status == 200  # type: ignore[union-attr]
+    page.locator("#grants").get_by_role("button", name="Revoke").click()
+    expect(page.locator("#grants .grants")).to_have_count(0)
+    assert other.goto(f"/documents/{hr_file}").status == 404  # type: ignore[union-attr]
+    page.context.close()
+    other.context.close()

@@ -4,6 +4,7 @@ same services as the API; what the user may see is the same base query."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,8 +18,10 @@ from app.deps import SessionDep, SettingsDep
 from app.documents import repository, service
 from app.documents.fields import field_out, fields_of
 from app.documents.models import Document, DocumentStatus
+from app.errors import Unprocessable
 from app.reliability.fixity import integrity_problems
 from app.search import service as search_service
+from app.security import access
 from app.security import service as accounts
 from app.security.authentication import CSRF_COOKIE, SESSION_COOKIE
 from app.security.permissions import may_edit, sees_pesel
@@ -28,6 +31,7 @@ from app.web.i18n import LANG_COOKIE, LANGUAGES
 from app.web.pages import PageRoute, PageUser, page_user, render
 from schemas.documents import DocumentPatch, normalise_tags
 from schemas.search import SearchRequest
+from schemas.security import GrantIn
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 UserDep = Annotated[PageUser, Depends(page_user)]
@@ -201,6 +205,7 @@ def _document_context(session: Session, document: Document, user: PageUser) -> d
         "editable": may_edit(session, user.actor, document),
         "integrity_problems": integrity_problems(session, document.id),
         "retention": retention.retention_of(session, document.id, user),
+        "grants": access.grants_of(session, document_id=document.id, actor=user.actor),
         "classes": repository.class_codes(session),
         "audit": audit,
     }
@@ -263,3 +268,57 @@ def _both_sections(
     target = render(request, f"_{saved}.html", user, saved=True, **context)
     extra = render(request, f"_{other}.html", user, oob=other, **context)
     return HTMLResponse(bytes(target.body) + bytes(extra.body))
+
+
+def _grants_section(
+    request: Request, session: Session, document_id: uuid.UUID, user: PageUser, **extra: Any
+) -> Response:
+    document = service.get_document(session, document_id, user.actor)
+    return render(
+        request,
+        "_grants.html",
+        user,
+        document=document,
+        grants=access.grants_of(session, document_id=document_id, actor=user.actor),
+        editable=may_edit(session, user.actor, document),
+        **extra,
+    )
+
+
+@router.post("/documents/{document_id}/grants", response_class=HTMLResponse)
+def add_grant(
+    document_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    grantee: Annotated[str, Form(max_length=64)],
+    permission: Annotated[str, Form(pattern="^(view|edit)$")] = "view",
+    expires_on: Annotated[date | None, Form()] = None,
+) -> Response:
+    """`grantee` is a username, or `role:<role>`."""
+    role = grantee.removeprefix("role:") if grantee.startswith("role:") else None
+    try:
+        new = GrantIn(
+            user=None if role else grantee.strip(),
+            role=role,
+            permission=permission,
+            expires_at=None
+            if expires_on is None
+            else datetime.combine(expires_on, time.max, tzinfo=UTC),
+        )
+    except ValidationError as exc:
+        raise Unprocessable("; ".join(str(e["msg"]) for e in exc.errors())) from exc
+    access.grant(session, document_id=document_id, new=new, actor=user.actor)
+    return _grants_section(request, session, document_id, user, saved=True)
+
+
+@router.post("/documents/{document_id}/grants/{grant_id}/revoke", response_class=HTMLResponse)
+def revoke_grant(
+    document_id: uuid.UUID,
+    grant_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+) -> Response:
+    access.revoke_grant(session, document_id=document_id, grant_id=grant_id, actor=user.actor)
+    return _grants_section(request, session, document_id, user, saved=True)
