@@ -875,8 +875,10 @@ def memory_summary(samples: list[Sample], load_end: float) -> dict[str, Any]:
     for name, points in series.items():
         values = [v for _, v in points if v]
         half = [(t, v) for t, v in points if load_end / 2 <= t <= load_end and v]
+        later = [v for t, v in points if t >= 60 and v]
         out[name] = {
             "first_mb": values[0] / MB if values else None,
+            "after_1_min_mb": later[0] / MB if later else None,
             "max_mb": max(values) / MB if values else None,
             "last_mb": values[-1] / MB if values else None,
             "second_half_slope_mb_per_min": slope(half) * 60 / MB if len(half) > 2 else None,
@@ -904,14 +906,18 @@ def print_report(report: dict[str, Any]) -> None:
         f"load average (1 min) during the load: mean {run['load1_mean']:.1f}, "
         f"max {run['load1_max']:.1f} (the machine has {os.cpu_count()} cores)"
     )
-    print("\noperation  count  per s   p50 ms   p95 ms   p99 ms  answers (unexpected)")
+    print("\noperation  count  per s   p50 ms   p95 ms   p99 ms  errors  answers (unexpected)")
     for op, row in report["operations"].items():
         print(
             f"{op:9} {row['count']:6d} {row['per_second']:6.1f} {row['p50_ms']:8.0f} "
-            f"{row['p95_ms']:8.0f} {row['p99_ms']:8.0f}  {row['statuses']} ({row['unexpected']})"
+            f"{row['p95_ms']:8.0f} {row['p99_ms']:8.0f} {row['error_rate']:6.1%}  "
+            f"{row['statuses']} ({row['unexpected']})"
         )
     print("\nuploads by kind:", json.dumps(report["uploads_by_kind"], ensure_ascii=False))
-    print("\nmemory (RSS, MB): first / max / last, slope over the second half of the load")
+    print(
+        "\nmemory (RSS, MB): first / after 1 min / max / last, "
+        "slope over the second half of the load"
+    )
     for name, row in report["memory"].items():
         if row["first_mb"] is None:
             continue
@@ -921,7 +927,8 @@ def print_report(report: dict[str, Any]) -> None:
             else "-"
         )
         print(
-            f"  {name:20} {row['first_mb']:7.1f} / {row['max_mb']:7.1f} / {row['last_mb']:7.1f}"
+            f"  {name:20} {row['first_mb']:7.1f} / {row['after_1_min_mb'] or 0:7.1f} / "
+            f"{row['max_mb']:7.1f} / {row['last_mb']:7.1f}"
             f"   {slope_text}"
         )
     print("\nover time (t s: api MB, workers MB, load1, accepted, pending, processed):")
@@ -940,6 +947,7 @@ def print_report(report: dict[str, Any]) -> None:
     print("\ndocarchive verify:")
     print("  " + report["verify"]["output"].strip().replace("\n", "\n  "))
     print(f"  exit code {report['verify']['exit_code']}")
+    print(f"\nunexpected answers (errors) in all operations: {report['unexpected_answers']}")
 
 
 def operations(tally: Tally, seconds: float) -> dict[str, Any]:
@@ -954,6 +962,9 @@ def operations(tally: Tally, seconds: float) -> dict[str, Any]:
             "p99_ms": pct(values, 99),
             "statuses": dict(tally.statuses.get(op, {})),
             "unexpected": dict(tally.unexpected.get(op, {})),
+            "error_rate": sum(tally.unexpected.get(op, {}).values()) / len(values)
+            if values
+            else 0.0,
         }
     return out
 
@@ -989,13 +1000,8 @@ def run(cfg: Config) -> dict[str, Any]:
         base = f"http://127.0.0.1:{port}"
         with process(site, "api", "serve", "--port", str(port)) as api:
             wait_healthy(base, api, work / "api.log")
-            began = time.monotonic()
-            people = make_people(site, cfg)
-            print(
-                f"users and tokens made with the CLI in {time.monotonic() - began:.0f} s",
-                flush=True,
-            )
             with contextlib.ExitStack() as stack:
+                # Workers first: they are warm (imported, connected) when the load begins.
                 workers = [
                     stack.enter_context(
                         process(
@@ -1008,6 +1014,12 @@ def run(cfg: Config) -> dict[str, Any]:
                     )
                     for n in range(cfg.workers)
                 ]
+                began = time.monotonic()
+                people = make_people(site, cfg)
+                print(
+                    f"users and tokens made with the CLI in {time.monotonic() - began:.0f} s",
+                    flush=True,
+                )
                 return load_and_check(cfg, site, base, dsn, people, api, workers, template, started)
     raise AssertionError("unreachable")
 
@@ -1150,7 +1162,10 @@ def load_and_check(
         },
         "samples": [s.__dict__ for s in samples],
     }
-    report["ok"] = check.ok and verify.returncode == 0
+    errors = sum(sum(c.values()) for c in tally.unexpected.values())
+    report["unexpected_answers"] = errors
+    # Exit 1 on lost or altered data, on a failed verify, and on any error answer (5xx...).
+    report["ok"] = check.ok and verify.returncode == 0 and errors == 0
     return report
 
 

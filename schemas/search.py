@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +57,15 @@ class SearchFilters(BaseModel):
     tags_any: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     invoice_number: str | None = Field(None, max_length=200)
     ksef_number: str | None = Field(None, max_length=64)
+    circulation_state: Literal["none", "running", "approved", "rejected"] | None = Field(
+        None, description="State of the document's latest circulation (`none`: never in one)."
+    )
+    under_legal_hold: bool | None = Field(
+        None, description="true: held by an active legal hold; false: not held."
+    )
+    retention_due_before: date | None = Field(
+        None, description="Retention ends before this date (documents with a known end)."
+    )
     sort: SearchSort | None = Field(
         None,
         description="Default: relevance with `q`, upload date without. Documents without "

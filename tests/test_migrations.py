@@ -23,11 +23,14 @@ def test_upgrade_downgrade_upgrade(scratch_database: str) -> None:
         classes = conn.execute(text("SELECT code FROM document_classes ORDER BY code")).scalars()
         assert list(classes) == [
             "annex",
+            "annual_statement",
             "contract",
             "correction",
+            "disposal_protocol",
             "hr_record",
             "invoice",
             "other",
+            "payroll",
             "proforma",
             "receipt",
         ]

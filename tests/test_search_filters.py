@@ -283,3 +283,36 @@ def test_fuzzy_fallback_finds_ocr_damaged_words_and_typos(
     both = search(client, "faktura")  # one exact match: the damaged "Faktnra" joins as fuzzy
     flags = {hit["document"]["id"]: hit["fuzzy"] for hit in both["items"]}
     assert flags == {clean: False, damaged: True}
+
+
+def test_filters_on_circulation_holds_and_retention(
+    client: httpx.Client, run_worker: RunWorker
+) -> None:
+    ids = processed(
+        client,
+        run_worker,
+        **{
+            "fv1.xml": samples.ksef_fa3("FV/21/2026"),
+            "fv2.xml": samples.ksef_fa3("FV/22/2026"),
+        },
+    )
+    first, second = ids["fv1.xml"], ids["fv2.xml"]
+    assert client.post(f"/documents/{first}/circulation").status_code == 201
+    assert found(client, "", circulation_state="running") == {first}
+    assert found(client, "", circulation_state="none") == {second}
+    assert found(client, "", circulation_state="approved") == set()
+
+    hold = client.post(
+        "/retention/holds",
+        json={"name": "Kontrola US", "reason": "kontrola podatkowa", "document_ids": [second]},
+    )
+    assert hold.status_code == 201, hold.text
+    assert found(client, "", under_legal_hold="true") == {second}
+    assert found(client, "faktura", under_legal_hold="false") == {first}
+
+    retention = client.get(f"/documents/{first}/retention").json()
+    retain_until = retention["retain_until"]
+    assert retain_until is not None
+    assert found(client, "", retention_due_before=retain_until) == set()
+    later = f"{int(retain_until[:4]) + 1}-01-01"
+    assert first in found(client, "", retention_due_before=later)

@@ -23,8 +23,10 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    """Module-scoped: Playwright's event loop runs in this thread while it is open, and the
+    worker of later test modules needs the thread without one."""
     if shutil.which(CHROMIUM) is None:
         pytest.fail("chromium is missing: apt-get install -y chromium")
     with sync_playwright() as playwright:

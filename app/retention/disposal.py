@@ -52,6 +52,7 @@ from app.storage import BlobStore, BlobStoreUnavailable
 from schemas.documents import MetadataFields
 
 CHUNK = 500
+COLLECT_CHUNK = 5000
 DELETE_THREADS = 8
 RETENTION_ACTOR = "retention"
 _CATEGORIES = {
@@ -148,8 +149,8 @@ def _add_items(session: Session, batch: DisposalBatch, document_ids: list[uuid.U
         )
     )
     ordinal = int(last or 0)
-    for start in range(0, len(document_ids), CHUNK):
-        chunk = document_ids[start : start + CHUNK]
+    for start in range(0, len(document_ids), COLLECT_CHUNK):
+        chunk = document_ids[start : start + COLLECT_CHUNK]
         rows = _item_rows(session, batch.id, chunk, ordinal)
         session.execute(insert(DisposalItem), rows)
         ordinal += len(rows)

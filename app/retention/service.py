@@ -14,7 +14,6 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.service import record
 from app.db import utcnow
 from app.documents.models import Document
 from app.retention import repository
@@ -33,7 +32,12 @@ class _Outcome:
 
 
 def recompute(session: Session, *, document_id: uuid.UUID, actor: str) -> DocumentRetention | None:
-    """Compute (again) the retention of one document in the caller's transaction."""
+    """Compute (again) the retention of one document in the caller's transaction.
+
+    Not audited itself: the date is derived from what is (the edit, the processing result,
+    the hold, the exclusion that caused the recomputation). `actor` names the cause for
+    callers that audit it.
+    """
     document = session.get(Document, document_id)
     if document is None:
         return None
@@ -43,11 +47,8 @@ def recompute(session: Session, *, document_id: uuid.UUID, actor: str) -> Docume
     held = repository.is_held(session, document_id)
     if row is None:
         row = DocumentRetention(document_id=document_id, requalified_to_a=False)
-    before = (row.status, row.retain_until)
     _apply(row, decision, held=held)
     session.add(row)
-    if before != (row.status, row.retain_until):
-        _audit(session, row, actor)
     session.flush()
     return row
 
@@ -111,21 +112,6 @@ def _shorter(row: DocumentRetention, outcome: _Outcome) -> bool:
     assert row.retain_until is not None
     assert outcome.retain_until is not None
     return outcome.retain_until < row.retain_until
-
-
-def _audit(session: Session, row: DocumentRetention, actor: str) -> None:
-    record(
-        session,
-        actor=actor,
-        action="retention.computed",
-        document_id=row.document_id,
-        details={
-            "status": row.status,
-            "retention_class": row.retention_class,
-            "retain_until": None if row.retain_until is None else row.retain_until.isoformat(),
-            "rule": row.rule,
-        },
-    )
 
 
 def on_circulation_finished(

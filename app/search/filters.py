@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import ColumnElement, exists, func, literal, select
 
+from app.circulation.models import Circulation
+from app.documents.models import Document
 from app.errors import Unprocessable
+from app.retention.models import DocumentRetention
+from app.retention.repository import held_ids
 from app.search.index import (
     BUYER,
     CLASS,
@@ -23,8 +27,11 @@ from schemas.search import SearchFilters
 from workers.extract.identifiers import normalise_nip
 
 
-def search_conditions(request: SearchFilters) -> list[ColumnElement[bool]]:
-    """Conditions on `DocumentSearch`; a document without a search row matches none of them."""
+def search_conditions(
+    request: SearchFilters, *, with_text: bool = False
+) -> list[ColumnElement[bool]]:
+    """Conditions on `DocumentSearch`; a document without a search row matches none of them.
+    `with_text`: the query has words, and `filter_tsquery` is ANDed with them."""
     row = DocumentSearch
     conditions = [
         *_range(row.issue_date, request.issued_from, request.issued_to, "issued"),
@@ -39,10 +46,13 @@ def search_conditions(request: SearchFilters) -> list[ColumnElement[bool]]:
             conditions.append(column == nip_filter(name, raw))
     if request.counterparty is not None:
         conditions.append(_counterparty(request.counterparty))
-    if request.tags_all:
-        conditions.append(row.tags.contains(sorted(set(request.tags_all))))
-    if request.tags_any:
-        conditions.append(row.tags.overlap(sorted(set(request.tags_any))))
+    if not with_text:
+        # with text, the tag lexemes in the tsquery select the same rows (folded) inside the
+        # GIN scan of the words; the array index would only add a bitmap of every tagged row
+        if request.tags_all:
+            conditions.append(row.tags.contains(sorted(set(request.tags_all))))
+        if request.tags_any:
+            conditions.append(row.tags.overlap(sorted(set(request.tags_any))))
     if request.invoice_number is not None:
         conditions.append(row.invoice_number == _required(request, "invoice_number"))
     if request.ksef_number is not None:
@@ -115,3 +125,33 @@ def _required(request: SearchFilters, name: str) -> str:
     if not value:
         raise Unprocessable(f"{name}: give a number with letters or digits", field=name)
     return value
+
+
+def record_conditions(request: SearchFilters) -> list[ColumnElement[bool]]:
+    """Filters on the state of the record kept by other domains: circulation, holds,
+    retention. Conditions on `Document`."""
+    conditions: list[ColumnElement[bool]] = []
+    if request.circulation_state is not None:
+        conditions.append(_circulation_state(request.circulation_state))
+    if request.under_legal_hold is not None:
+        held = Document.id.in_(held_ids())
+        conditions.append(held if request.under_legal_hold else ~held)
+    if request.retention_due_before is not None:
+        due = select(DocumentRetention.document_id).where(
+            DocumentRetention.retain_until < request.retention_due_before
+        )
+        conditions.append(Document.id.in_(due))
+    return conditions
+
+
+def _circulation_state(state: str) -> ColumnElement[bool]:
+    if state == "none":
+        return ~exists().where(Circulation.document_id == Document.id)
+    latest = (
+        select(Circulation.state)
+        .where(Circulation.document_id == Document.id)
+        .order_by(Circulation.started_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return latest == state

@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 from app.documents import repository, service
 from app.documents.models import Document, DocumentPage
 from app.errors import BadRequest, Unprocessable
-from app.search.filters import filter_tsquery, search_conditions
+from app.search.filters import filter_tsquery, record_conditions, search_conditions
 from app.search.models import DocumentSearch
 from app.search.pesel import pesel_lexeme
 from app.search.query import ParsedQuery, PeselLexeme, parse_query
@@ -168,7 +168,8 @@ def _plan(request: SearchRequest, actor: Actor, parsed: ParsedQuery) -> _Plan:
     )
     if request.uploaded_by is not None:
         base = base.where(Document.created_by == request.uploaded_by)
-    conditions = search_conditions(request)
+    base = base.where(*record_conditions(request))
+    conditions = search_conditions(request, with_text=parsed.tsquery is not None)
     tsquery = None
     if parsed.tsquery is not None:
         tsquery = func.to_tsquery(cast(literal("simple"), REGCONFIG), parsed.tsquery)
