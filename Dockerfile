@@ -7,9 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     OMP_THREAD_LIMIT=1 \
     DOCARCHIVE_DATA_DIR=/var/lib/docarchive
 
-# tesseract with Polish and English data for the OCR workers.
+# tesseract with Polish and English data for the OCR workers; DejaVu for the Polish letters of
+# disposal protocols; pg_dump for `docarchive backup`.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-pol tesseract-ocr-eng tesseract-ocr-osd \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-pol tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /srv/docarchive

@@ -43,6 +43,12 @@ def register_unfinished_circulation(query: UnfinishedCirculation) -> None:
 
 
 def in_unfinished_circulation() -> Select[uuid.UUID] | None:
+    if _hooks.unfinished_circulation is None:
+        # Importing circulation registers its query (see app/circulation/__init__.py); done
+        # here, not at the top, because circulation imports retention. Without it, a process
+        # that never loaded circulation (`docarchive purge`) would destroy running documents.
+        import app.circulation  # noqa: F401
+
     return None if _hooks.unfinished_circulation is None else _hooks.unfinished_circulation()
 
 
