@@ -124,13 +124,27 @@ class TextFormatter(logging.Formatter):
         return redact(line)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record comes (a test harness swaps it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
-    """Replace the root handlers by one on stderr; uvicorn and procrastinate log through it."""
-    handler = logging.StreamHandler(sys.stderr)
+    """One handler on stderr at the root (replacing ours from an earlier call, keeping any
+    other, such as a test harness's); uvicorn and procrastinate log through it."""
+    handler = _StderrHandler()
     handler.setFormatter(JsonFormatter() if log_format is LogFormat.json else TextFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
-        root.removeHandler(existing)
+        if isinstance(existing, _StderrHandler):
+            root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
