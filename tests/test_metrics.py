@@ -152,3 +152,35 @@ def test_an_unreachable_database_is_a_metric_not_an_error() -> None:
 def test_failure_reasons_fold_numbers_into_one_series() -> None:
     assert failure_reason("page 3 exceeds 100000000 pixels") == "page N exceeds N pixels"
     assert len(failure_reason("x" * 1000)) == 120
+
+
+def test_circulation_and_retention_metrics_follow_the_records(
+    server: LiveServer, client: httpx.Client, run_worker: RunWorker
+) -> None:
+    before = scrape(server)
+    assert value(before, "docarchive_circulation_open_tasks") == 0
+    assert value(before, "docarchive_circulations", state="running") == 0
+    invoice = upload(client, samples.ksef_fa3("FV/31/2026"), "fv.xml")
+    run_worker()
+    assert client.post(f"/documents/{invoice}/circulation").status_code == 201
+    during = scrape(server)
+    assert value(during, "docarchive_circulations", state="running") == 1
+    assert value(during, "docarchive_circulation_open_tasks") == 1  # registration, role clerk
+    assert value(during, "docarchive_circulation_overdue_tasks") == 0
+
+    hold = client.post(
+        "/retention/holds", json={"name": "Spór", "reason": "pozew", "document_ids": [invoice]}
+    )
+    assert hold.status_code == 201, hold.text
+    assert value(scrape(server), "docarchive_legal_holds_active") == 1
+    client.post(f"/retention/holds/{hold.json()['id']}/release", json={"reason": "ugoda"})
+    assert value(scrape(server), "docarchive_legal_holds_active") == 0
+    collected = client.post("/retention/batches/collect")
+    assert collected.status_code == 200, collected.text
+    pending = scrape(server)
+    drafts = sum(
+        count
+        for (name, labels), count in pending.items()
+        if name == "docarchive_disposal_batches_pending" and ("status", "draft") in labels
+    )
+    assert drafts == len(collected.json()["batches"])

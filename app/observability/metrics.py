@@ -78,6 +78,18 @@ _FIXITY_FLAGGED = text(
 )
 
 
+_OPEN_TASKS = text(
+    "SELECT count(*), count(*) FILTER (WHERE due_at < now()) FROM circulation_tasks "
+    "WHERE state IN ('open', 'claimed')"
+)
+_CIRCULATIONS = text("SELECT state, count(*) FROM circulations GROUP BY state")
+_DISPOSAL_BATCHES = text(
+    "SELECT kind, status, count(*) FROM disposal_batches "
+    "WHERE status <> 'completed' GROUP BY kind, status"
+)
+_LEGAL_HOLDS = text("SELECT count(*) FROM legal_holds WHERE released_at IS NULL")
+
+
 def failure_reason(reason: str) -> str:
     """A label value for a failure reason: numbers folded, length bounded."""
     return _DIGITS.sub("N", reason)[:REASON_MAX]
@@ -114,6 +126,8 @@ class DatabaseCollector(Collector):
         yield from _failures(conn)
         yield from _intake(conn)
         yield from _fixity(conn)
+        yield from _circulation(conn)
+        yield from _retention(conn)
 
 
 def _documents(conn: Connection) -> Metric:
@@ -234,6 +248,38 @@ def _fixity(conn: Connection) -> Iterator[Metric]:
     for outcome, count in sorted(counts.items()):
         flagged.add_metric([outcome], count)
     yield flagged
+
+
+def _circulation(conn: Connection) -> Iterator[Metric]:
+    open_tasks, overdue = conn.execute(_OPEN_TASKS).one()
+    yield _gauge("docarchive_circulation_open_tasks", "Circulation tasks waiting.", open_tasks)
+    yield _gauge(
+        "docarchive_circulation_overdue_tasks", "Waiting tasks past their due time.", overdue
+    )
+    states = {"running": 0, "approved": 0, "rejected": 0}
+    states.update({row[0]: row[1] for row in conn.execute(_CIRCULATIONS)})
+    family = GaugeMetricFamily(
+        "docarchive_circulations", "Circulations by state.", labels=["state"]
+    )
+    for state, count in sorted(states.items()):
+        family.add_metric([state], count)
+    yield family
+
+
+def _retention(conn: Connection) -> Iterator[Metric]:
+    family = GaugeMetricFamily(
+        "docarchive_disposal_batches_pending",
+        "Disposal batches not completed yet (draft: awaiting review), by kind and status.",
+        labels=["kind", "status"],
+    )
+    for kind, status, count in conn.execute(_DISPOSAL_BATCHES):
+        family.add_metric([kind, status], count)
+    yield family
+    yield _gauge(
+        "docarchive_legal_holds_active",
+        "Legal holds in force.",
+        conn.execute(_LEGAL_HOLDS).scalar_one(),
+    )
 
 
 def _gauge(name: str, documentation: str, value: float) -> Metric:
