@@ -14,10 +14,12 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy.engine import Engine
 
 from app.config import Settings
+from app.db import build_sessionmaker, session_scope
 from app.storage import BlobStore
 from app.storage.local import LocalBlobStore
 from tests import samples
 from tests.conftest import TEST_PASSWORD, LiveServer, RunWorker, create_user, upload
+from tests.retention_docs import make_document
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -369,3 +371,60 @@ def test_sharing_a_document_from_its_page(
     assert other.goto(f"/documents/{hr_file}").status == 404  # type: ignore[union-attr]
     page.context.close()
     other.context.close()
+
+
+def test_an_archivist_reviews_excludes_and_approves_a_disposal_batch(
+    chromium: Browser, server: LiveServer, engine: Engine, tmp_path: Path
+) -> None:
+    create_user(engine, "ewa", "archivist")
+    with session_scope(build_sessionmaker(engine)) as session:
+        old = [
+            make_document(
+                session,
+                server.store,
+                tmp_path,
+                document_class="invoice",
+                fields={"issue_date": f"2015-0{n}-10"},
+                title=f"Faktura 2015/{n}",
+            )
+            for n in (1, 2)
+        ]
+    page = new_page(chromium, server)
+    log_in(page, "ewa")
+    page.get_by_role("link", name="Archive", exact=True).click()
+    page.get_by_role("button", name="Collect due records now").click()
+    page.locator("#batches a").first.click()
+    rows = page.locator("table.items tbody tr")
+    expect(rows).to_have_count(2)
+    first = rows.filter(has_text="Faktura 2015/1")
+    first.get_by_role("button", name="Exclude").click()
+    expect(page.locator("#messages .error")).to_be_visible()  # a reason is required
+    first.get_by_placeholder("Reason to keep").fill("kontrola skarbowa w toku")
+    first.get_by_role("button", name="Exclude").click()
+    expect(page.locator('tr[data-state="excluded"]')).to_have_count(1)
+    page.get_by_role("button", name="Approve the batch").click()
+    expect(page.locator("#batch .ok")).to_have_text("Approved.")
+    response = page.request.get(page.locator("#batch a", has_text="CSV").get_attribute("href"))
+    assert response.status == 200
+    assert "Faktura 2015/2" in response.text()
+    assert len(old) == 2
+    page.context.close()
+
+
+def test_the_document_page_shows_the_retention_date(
+    chromium: Browser, server: LiveServer, engine: Engine, run_worker: RunWorker
+) -> None:
+    token = create_user(engine, "ksiegowa", "accountant")
+    with server.client(token) as api:
+        invoice = upload(
+            api,
+            samples.ksef_fa3("FV/41/2026"),
+            "fv.xml",
+        )
+    process_queue(run_worker)
+    page = new_page(chromium, server)
+    log_in(page, "ksiegowa")
+    page.goto(f"/documents/{invoice}")
+    retained = page.locator("#retention [data-retain-until]")
+    expect(retained).to_have_attribute("data-retain-until", re.compile(r"^20\d\d-12-31$"))
+    page.context.close()

@@ -226,6 +226,7 @@ POLISH: dict[str, str] = {
     "Permission": "Uprawnienie",
     "Until": "Do dnia",
     "Share": "Udostępnij",
+    "Collect due records now": "Zbierz teraz dokumenty do brakowania",
     "Absences": "Nieobecności",
     "Substitute": "Zastępca",
     "From": "Od",

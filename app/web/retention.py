@@ -52,6 +52,16 @@ def batches_page(request: Request, session: SessionDep, user: UserDep) -> Respon
     return render(request, "archive_batches.html", user, batches=batches, counts=counts)
 
 
+@router.post("/batches/collect", response_class=HTMLResponse)
+def collect(request: Request, session: SessionDep, user: UserDep) -> Response:
+    """What the daily job does, now: due documents go into draft batches."""
+    review.require_archivist(user.actor)
+    disposal.collect(session)
+    batches = review.list_batches(session, user.actor, None)
+    counts = disposal.counts(session, [b.id for b in batches])
+    return render(request, "_batches.html", user, batches=batches, counts=counts)
+
+
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
 def batch_page(
     batch_id: uuid.UUID, request: Request, session: SessionDep, user: UserDep
