@@ -35,7 +35,9 @@ from app.main import create_app  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.security import service as accounts  # noqa: E402
 from app.security.principal import system_actor  # noqa: E402
+from app.storage.factory import build_blob_store  # noqa: E402
 from tests import samples  # noqa: E402  (the demo documents are drawn like the tests' ones)
+from tests.retention_docs import make_document  # noqa: E402
 from workers import runtime  # noqa: E402
 from workers.app import PROCESSING_QUEUE, connected  # noqa: E402
 
@@ -48,6 +50,7 @@ PEOPLE = {
     "kasia.sekretariat": ["clerk"],
     "hanna.kadry": ["hr"],
     "adam.audytor": ["auditor"],
+    "ewa.archiwum": ["archivist"],
 }
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -178,6 +181,23 @@ def circulate(base: str, tokens: dict[str, str], document_id: str) -> None:
             ).raise_for_status()
 
 
+def old_records(url: str, settings: Settings, data_dir: Path) -> None:
+    """Invoices of 2015 whose retention has ended: material for a disposal batch."""
+    engine = build_engine(url, pool_size=1)
+    store = build_blob_store(settings)
+    with session_scope(build_sessionmaker(engine)) as session:
+        for month, seller in ((3, "Biuro Rachunkowe Kowalski"), (7, "Drukarnia Nowak")):
+            make_document(
+                session,
+                store,
+                data_dir / "old",
+                document_class="invoice",
+                fields={"issue_date": f"2015-0{month}-15", "seller_name": seller},
+                title=f"Faktura {month}/2015 — {seller}",
+            )
+    engine.dispose()
+
+
 def log_in(page: Page, user: str) -> None:
     page.goto("/login")
     page.locator("#username").fill(user)
@@ -231,6 +251,17 @@ def capture(base: str, ids: dict[str, str]) -> None:
         shoot(page, "07-admin-permissions")
         page.goto("/admin/workflows")
         shoot(page, "08-admin-workflows")
+        context.clear_cookies()
+        log_in(page, "ewa.archiwum")
+        page.goto("/archive/batches")
+        page.locator("button[hx-post='/archive/batches/collect']").click()
+        page.locator("#batches a").first.click()
+        page.wait_for_url("**/archive/batches/*")
+        shoot(page, "09-disposal-batch")
+        page.goto("/archive/holds")
+        shoot(page, "10-legal-holds")
+        page.goto(f"/documents/{ids['ksef']}")
+        shoot(page, "11-document-retention")
         browser.close()
 
 
@@ -244,6 +275,7 @@ def main() -> int:
         ids = demo_documents(base, tokens)
         process_queue(settings, url)
         circulate(base, tokens, ids["scan"])
+        old_records(url, settings, Path(data_dir))
         print(f"capturing {base} into {OUT}")
         capture(base, ids)
         server.should_exit = True
