@@ -58,7 +58,7 @@ def free_port() -> int:
         return port
 
 
-def _fresh_database(base_url: str) -> Iterator[str]:
+def fresh_database(base_url: str) -> Iterator[str]:
     """A new database on the server DATABASE_URL points at, dropped afterwards."""
     name = f"docarchive_test_{uuid.uuid4().hex[:10]}"
     admin = make_url(normalise_url(base_url)).set(drivername="postgresql")
@@ -80,7 +80,7 @@ def _fresh_database(base_url: str) -> Iterator[str]:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = os.environ.get("DATABASE_URL")
     if base:
-        databases = _fresh_database(base)
+        databases = fresh_database(base)
         url = next(databases)
         upgrade(url)
         yield url
@@ -96,7 +96,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def scratch_database(database_url: str) -> Iterator[str]:
     """An empty database on the same server, for tests that run migrations themselves."""
-    yield from _fresh_database(database_url)
+    yield from fresh_database(database_url)
 
 
 @pytest.fixture(scope="session")

@@ -25,15 +25,15 @@ from typing import Any
 
 import pytest
 import schemathesis
-from sqlalchemy import text
 from sqlalchemy.engine import create_engine
 
 from app.config import Settings
 from app.db import build_engine
 from app.main import create_app
+from app.migrate import upgrade
 from app.storage.local import LocalBlobStore
 from tests import samples
-from tests.conftest import DATA_TABLES, QUEUE_TABLES, LiveServer, upload
+from tests.conftest import LiveServer, fresh_database, upload
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 RANDOM = os.environ.get("FUZZ_RANDOM") == "1"
@@ -85,12 +85,24 @@ class Target:
 
 
 @pytest.fixture(scope="module")
-def target(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+def fuzz_database(database_url: str) -> Iterator[str]:
+    """A database of its own, dropped afterwards: the fuzzer also changes what the migrations
+    seeded (document classes, class permissions, workflows, retention classes), which the other
+    tests rely on."""
+    databases = fresh_database(database_url)
+    url = next(databases)
+    upgrade(url)
+    yield url
+    databases.close()
+
+
+@pytest.fixture(scope="module")
+def target(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """One server for every operation. It has an engine of its own, not the `engine` fixture,
     so that the tables are not emptied between operations (which would end the token)."""
     root = tmp_path_factory.mktemp("fuzz")
-    settings = Settings(database_url=database_url, data_dir=root, max_upload_bytes=1 << 20)
-    engine = build_engine(database_url, pool_size=5)
+    settings = Settings(database_url=fuzz_database, data_dir=root, max_upload_bytes=1 << 20)
+    engine = build_engine(fuzz_database, pool_size=5)
     try:
         with LiveServer(settings, engine, LocalBlobStore(root / "blobs")) as server:
             with server.client() as client:
@@ -99,8 +111,6 @@ def target(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             yield found
         _write_stats(found.calls)
     finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES + QUEUE_TABLES)} CASCADE"))
         engine.dispose()
 
 
