@@ -140,6 +140,7 @@ class Config:
     seed: int
     results_dir: Path
     work_dir: Path | None
+    api_thread_tokens: int | None
 
     @property
     def uploaders(self) -> int:
@@ -175,6 +176,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument(
         "--download-threads", type=int, default=8, help="threads for the final download check"
     )
+    parser.add_argument(
+        "--api-thread-tokens",
+        type=int,
+        help="diagnostic: give the API's default thread pool (anyio, 40 threads) this many\n"
+        "threads, through a sitecustomize on the API's PYTHONPATH; the product is unchanged",
+    )
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--work-dir", type=Path, help="parent of the temporary directory")
@@ -199,6 +206,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         seed=args.seed,
         results_dir=args.results_dir,
         work_dir=args.work_dir,
+        api_thread_tokens=args.api_thread_tokens,
     )
 
 
@@ -484,13 +492,15 @@ def database(work: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def process(site: Site, name: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    site: Site, name: str, *args: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     log = (site.work / f"{name}.log").open("wb")
     proc = subprocess.Popen(
         [str(BIN / "docarchive"), *args],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=site.env(),
+        env=env or site.env(),
         cwd=site.work,
     )
     try:
@@ -504,6 +514,35 @@ def process(site: Site, name: str, *args: str) -> Iterator[subprocess.Popen[byte
                 proc.kill()
                 proc.wait()
         log.close()
+
+
+THREAD_TOKENS_HOOK = """\
+# Written by bench/load.py --api-thread-tokens: a bigger default thread pool for anyio.
+from anyio._backends import _asyncio
+
+_original = _asyncio.AsyncIOBackend.current_default_thread_limiter.__func__
+
+
+def _bigger(cls):
+    limiter = _original(cls)
+    if limiter.total_tokens < {tokens}:
+        limiter.total_tokens = {tokens}
+    return limiter
+
+
+_asyncio.AsyncIOBackend.current_default_thread_limiter = classmethod(_bigger)
+"""
+
+
+def api_env(cfg: Config, site: Site) -> dict[str, str]:
+    env = site.env()
+    if cfg.api_thread_tokens is None:
+        return env
+    hook = site.work / "api-hook"
+    hook.mkdir(exist_ok=True)
+    (hook / "sitecustomize.py").write_text(THREAD_TOKENS_HOOK.format(tokens=cfg.api_thread_tokens))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hook), env.get("PYTHONPATH")) if p)
+    return env
 
 
 def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -998,7 +1037,7 @@ def run(cfg: Config) -> dict[str, Any]:
         dsn = normalise_url(url).replace("postgresql+psycopg://", "postgresql://")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        with process(site, "api", "serve", "--port", str(port)) as api:
+        with process(site, "api", "serve", "--port", str(port), env=api_env(cfg, site)) as api:
             wait_healthy(base, api, work / "api.log")
             with contextlib.ExitStack() as stack:
                 # Workers first: they are warm (imported, connected) when the load begins.
@@ -1120,6 +1159,7 @@ def load_and_check(
             "workers": cfg.workers,
             "worker_concurrency": cfg.worker_concurrency,
             "documents_cap": cfg.documents,
+            "api_thread_tokens": cfg.api_thread_tokens or "anyio default (40)",
             "load_seconds": load_seconds,
             "load1_mean": statistics.fmean(s.load1 for s in load_samples),
             "load1_max": max(s.load1 for s in load_samples),
