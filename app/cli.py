@@ -71,6 +71,7 @@ def _run_server(settings: Settings, args: argparse.Namespace) -> int:
 
     with database(settings) as url:
         upgrade(url)
+        configure_audit_from_settings(settings)  # the first admin's creation is an event too
         _announce_first_admin(url)
         app = create_app(settings.model_copy(update={"database_url": url}))
         embedded = settings.database_url is None

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `docarchive serve` listens on.")
     port: int = Field(8000, description="Port `docarchive serve` listens on.")
     db_pool_size: int = Field(10, ge=1, description="Database connections per process.")
+    api_threads: int = Field(
+        200,
+        ge=10,
+        description="Threads an API process runs blocking requests in (anyio's default is 40).",
+    )
     session_hours: float = Field(
         12.0, gt=0, description="Lifetime of a browser session after login, in hours."
     )

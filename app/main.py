@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import anyio
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
@@ -30,6 +34,20 @@ from app.web import routes as web
 from app.web.pages import STATIC_DIR
 
 
+def _threads(count: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Size the thread pool sync endpoints run in. A request that wrote an audit event holds the
+    chain lock until its transaction commits, and it needs a pool thread again to get there;
+    with fewer threads than concurrent requests, the ones queued on that lock can take every
+    thread and stall the process (bench/load.py, docs/benchmarks.md "Load")."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = count
+        yield
+
+    return lifespan
+
+
 def create_app(
     settings: Settings,
     *,
@@ -46,6 +64,7 @@ def create_app(
         summary="Document management and archiving for back offices.",
         docs_url="/docs",
         openapi_url="/openapi.json",
+        lifespan=_threads(settings.api_threads),
     )
     app.state.settings = settings
     configure_audit_from_settings(settings)
