@@ -21,7 +21,7 @@ from app.security import access
 from app.security import service as accounts
 from app.security.models import Role
 from app.security.permissions import require_role
-from app.web.pages import PageRoute, PageUser, page_user, render
+from app.web.pages import PageRoute, PageUser, page_user, render, validated
 from schemas.circulation import WorkflowDefinition
 from schemas.retention import RetentionClassIn
 from schemas.security import ClassPermissionIn
@@ -172,11 +172,9 @@ def save_retention_class(
         raise NotFound(f"no retention class {code!r}")
     changed = {**current.model_dump(), "category": category, "period_years": period_years}
     changed["legal_basis"] = legal_basis
-    try:
-        data = RetentionClassIn.model_validate(
-            {k: v for k, v in changed.items() if k in RetentionClassIn.model_fields}
-        )
-    except ValidationError as exc:
-        raise Unprocessable("; ".join(str(e["msg"]) for e in exc.errors())) from exc
+    data = validated(
+        RetentionClassIn,
+        **{k: v for k, v in changed.items() if k in RetentionClassIn.model_fields},
+    )
     saved = retention.put_class(session, code=code, data=data, actor=user.actor)
     return render(request, "_retention_class.html", user, row=saved, saved=True)

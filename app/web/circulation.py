@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.circulation import absences, views
 from app.circulation import repository as circulations
 from app.circulation import service as engine
+from app.circulation.models import Circulation
 from app.db import utcnow
 from app.deps import SessionDep
 from app.documents import repository as document_queries
@@ -34,11 +35,14 @@ def my_tasks(
     limit: int = 100,
     document_class: str | None = None,
     overdue: bool = False,
+    document_id: uuid.UUID | None = None,
 ) -> list[TaskOut]:
     """The user's inbox, soonest due first: what `GET /api/v1/me/tasks` answers."""
     query = circulations.inbox(
         user.actor, document_class=document_class, overdue_at=utcnow() if overdue else None
     )
+    if document_id is not None:
+        query = query.where(Circulation.document_id == document_id)
     rows = session.execute(query.limit(limit)).all()
     return views.inbox_items(session, [(t, c, d) for t, c, d in rows], now=utcnow())
 
@@ -121,7 +125,7 @@ def record_absence(
 def circulation_context(session: Session, document_id: uuid.UUID, user: PageUser) -> dict[str, Any]:
     """The latest circulation of a document and the user's open tasks in it."""
     latest = session.scalars(circulations.circulations_of(document_id).limit(1)).first()
-    mine = [t for t in my_tasks(session, user, limit=500) if t.document_id == document_id]
+    mine = my_tasks(session, user, document_id=document_id)
     return {
         "circulation": None if latest is None else views.circulation_out(session, latest),
         "my_open_tasks": mine,

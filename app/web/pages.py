@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request, Response
@@ -14,9 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from pydantic import BaseModel, ValidationError
 
 from app.db import session_scope
-from app.errors import DomainError
+from app.errors import DomainError, Unprocessable
 from app.security import service as accounts
 from app.security.authentication import SESSION_COOKIE, require_csrf
 from app.security.models import Role
@@ -61,6 +62,18 @@ class PageUser:
     @property
     def is_auditor(self) -> bool:
         return bool({Role.auditor, Role.admin} & self.actor.roles)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], **data: Any) -> M:
+    """Form input checked by the API's own model; its complaints are shown on the page."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise Unprocessable(reasons) from exc
 
 
 class LoginRequired(Exception):

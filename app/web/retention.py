@@ -4,23 +4,21 @@ protocol) and legal holds (place, release). The retention services decide."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.deps import SessionDep
-from app.errors import NotFound, Unprocessable
+from app.errors import NotFound
 from app.retention import disposal, holds, review
 from app.retention.endpoints import document_retention
 from app.retention.models import LegalHold
-from app.web.pages import PageRoute, PageUser, page_user, render
+from app.web.pages import PageRoute, PageUser, page_user, render, validated
 from schemas.retention import ApproveIn, DocumentRetentionOut, ExcludeIn, HoldIn, HoldRelease
 
-M = TypeVar("M", bound=BaseModel)
 router = APIRouter(prefix="/archive", route_class=PageRoute, include_in_schema=False)
 UserDep = Annotated[PageUser, Depends(page_user)]
 
@@ -79,18 +77,9 @@ def exclude(
     user: UserDep,
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    data = _valid(ExcludeIn, reason=reason.strip() or None)
+    data = validated(ExcludeIn, reason=reason.strip() or None)
     review.exclude(session, batch_id=batch_id, item_id=item_id, data=data, actor=user.actor)
     return render(request, "_batch.html", user, **_batch_context(session, batch_id))
-
-
-def _valid(model: type[M], **data: Any) -> M:
-    """Form input checked by the API's own model; its complaints are shown on the page."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise Unprocessable(reasons) from exc
 
 
 @router.post("/batches/{batch_id}/approve", response_class=HTMLResponse)
@@ -120,7 +109,7 @@ def place_hold(
     document_ids: Annotated[str, Form(max_length=100_000)] = "",
 ) -> Response:
     """A hold on the listed documents (ids separated by spaces, commas or lines)."""
-    data = _valid(
+    data = validated(
         HoldIn,
         name=name,
         reason=reason,
@@ -142,7 +131,7 @@ def release_hold(
     holds.release_hold(
         session,
         hold_id=hold_id,
-        data=_valid(HoldRelease, reason=reason.strip() or None),
+        data=validated(HoldRelease, reason=reason.strip() or None),
         actor=user.actor,
     )
     return render(request, "_holds.html", user, holds=_holds(session), saved=True)

@@ -18,7 +18,6 @@ from app.deps import SessionDep, SettingsDep
 from app.documents import repository, service
 from app.documents.fields import field_out, fields_of
 from app.documents.models import Document, DocumentStatus
-from app.errors import Unprocessable
 from app.reliability.fixity import integrity_problems
 from app.search import service as search_service
 from app.security import access
@@ -28,7 +27,7 @@ from app.security.permissions import may_edit, sees_pesel
 from app.security.sensitive import mask_pesels
 from app.web import circulation, retention
 from app.web.i18n import LANG_COOKIE, LANGUAGES
-from app.web.pages import PageRoute, PageUser, page_user, render
+from app.web.pages import PageRoute, PageUser, page_user, render, validated
 from schemas.documents import DocumentPatch, normalise_tags
 from schemas.search import SearchRequest
 from schemas.security import GrantIn
@@ -297,17 +296,14 @@ def add_grant(
 ) -> Response:
     """`grantee` is a username, or `role:<role>`."""
     role = grantee.removeprefix("role:") if grantee.startswith("role:") else None
-    try:
-        new = GrantIn(
-            user=None if role else grantee.strip(),
-            role=role,
-            permission=permission,
-            expires_at=None
-            if expires_on is None
-            else datetime.combine(expires_on, time.max, tzinfo=UTC),
-        )
-    except ValidationError as exc:
-        raise Unprocessable("; ".join(str(e["msg"]) for e in exc.errors())) from exc
+    until = None if expires_on is None else datetime.combine(expires_on, time.max, tzinfo=UTC)
+    new = validated(
+        GrantIn,
+        user=None if role else grantee.strip(),
+        role=role,
+        permission=permission,
+        expires_at=until,
+    )
     access.grant(session, document_id=document_id, new=new, actor=user.actor)
     return _grants_section(request, session, document_id, user, saved=True)
 
