@@ -212,6 +212,51 @@ def test_concurrent_writers_make_one_gapless_chain(
     assert (report.intact, report.events, report.broken) == (True, expected, 0)
 
 
+@pytest.mark.usefixtures("keyed")
+def test_an_open_transaction_with_an_event_does_not_hold_up_other_writers(
+    factory: sessionmaker[Session], engine: Engine
+) -> None:
+    """The chain lock is taken inside the commit, not when the event is recorded: a request
+    that records early and then waits (for a thread, a lock) blocks nobody meanwhile."""
+    with session_scope(factory) as slow:
+        record(slow, actor="slow", action="test.first_recorded")
+        with session_scope(factory) as quick:
+            quick.execute(text("SET LOCAL lock_timeout = '2s'"))
+            record(quick, actor="quick", action="test.first_committed")
+    with engine.connect() as conn:
+        actors = conn.execute(text("SELECT actor FROM audit_events ORDER BY id")).scalars().all()
+    assert actors == ["quick", "slow"]
+    assert verify(factory).intact
+
+
+@pytest.mark.usefixtures("keyed")
+def test_events_of_a_rolled_back_savepoint_or_closed_session_are_not_chained(
+    factory: sessionmaker[Session], engine: Engine
+) -> None:
+    with session_scope(factory) as session:
+        record(session, actor="anna", action="test.kept_before")
+        with pytest.raises(_RolledBack), session.begin_nested():
+            record(session, actor="anna", action="test.undone")
+            raise _RolledBack
+        with session.begin_nested():
+            record(session, actor="anna", action="test.kept_in_savepoint")
+        record(session, actor="anna", action="test.kept_after")
+    with factory() as abandoned:
+        record(abandoned, actor="anna", action="test.never_committed")
+    with session_scope(factory) as later:
+        record(later, actor="anna", action="test.later")
+
+    with engine.connect() as conn:
+        actions = conn.execute(text("SELECT action FROM audit_events ORDER BY id")).scalars().all()
+    assert actions == [
+        "test.kept_before",
+        "test.kept_in_savepoint",
+        "test.kept_after",
+        "test.later",
+    ]
+    assert verify(factory).intact
+
+
 class _RolledBack(Exception):
     pass
 

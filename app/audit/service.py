@@ -11,9 +11,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, String, bindparam, text
+from sqlalchemy import BigInteger, String, bindparam, event, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.audit.chain import GENESIS, ChainKey, content_of, derive_audit_key, link_hash
 from app.audit.models import AuditEvent
@@ -69,6 +69,19 @@ def signing_key() -> ChainKey | None:
     return _signing.key
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    transaction: SessionTransaction
+    actor: str
+    action: str
+    document_id: uuid.UUID | None
+    version_id: uuid.UUID | None
+    details: dict[str, Any]
+
+
+_PENDING = "docarchive.audit.pending"
+
+
 def record(
     session: Session,
     *,
@@ -77,29 +90,73 @@ def record(
     document_id: uuid.UUID | None = None,
     version_id: uuid.UUID | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append an event to the chain, in the caller's transaction.
+) -> None:
+    """Add an event to the caller's transaction; it joins the chain when that transaction
+    commits, and vanishes with it (or with the savepoint it was recorded in) on a rollback.
 
-    Takes the chain lock, held until the transaction ends: call it after the change's own row
-    locks, near the end of the transaction, so that writers queue only for the commit.
+    The chain lock is taken only inside the commit: a request that records an event early and
+    then waits for anything else (a thread, a lock, a slow query) does not hold up every other
+    writer meanwhile.
     """
-    advisory_xact_lock(session, "audit", "chain")
-    head_id, head_hash, stored_details = session.execute(
-        _HEAD_AND_DETAILS, {"details": details or {}}
-    ).one()
-    key = signing_key()
-    event = AuditEvent(
-        id=(head_id or 0) + 1,
-        occurred_at=utcnow(),
-        actor=actor,
-        action=action,
-        document_id=document_id,
-        version_id=version_id,
-        details=stored_details,
-        key_id=None if key is None else key.key_id,
-        prev_hash=head_hash or GENESIS,
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    pending: list[_Pending] = session.info.setdefault(_PENDING, [])
+    pending.append(
+        _Pending(transaction, actor, action, document_id, version_id, dict(details or {}))
     )
-    event.hash = link_hash(content_of(event), key)
-    session.add(event)
-    session.flush()
-    return event
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint's release: its events wait for the outer commit
+    committing = session.get_transaction()
+    pending = [
+        p
+        for p in session.info.pop(_PENDING, [])
+        if committing is not None and _within(p.transaction, committing)
+    ]
+    if not pending:
+        return
+    advisory_xact_lock(session, "audit", "chain")
+    key = signing_key()
+    for item in pending:
+        head_id, head_hash, stored_details = session.execute(
+            _HEAD_AND_DETAILS, {"details": item.details}
+        ).one()
+        audit_event = AuditEvent(
+            id=(head_id or 0) + 1,
+            occurred_at=utcnow(),
+            actor=item.actor,
+            action=item.action,
+            document_id=item.document_id,
+            version_id=item.version_id,
+            details=stored_details,
+            key_id=None if key is None else key.key_id,
+            prev_hash=head_hash or GENESIS,
+        )
+        audit_event.hash = link_hash(content_of(audit_event), key)
+        session.add(audit_event)
+        session.flush()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Events recorded in the transaction or savepoint that rolled back never happened."""
+    pending: list[_Pending] | None = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [p for p in pending if not _within(p.transaction, previous_transaction)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_ended(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction closed without a commit (a closed session) takes its events with it."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
