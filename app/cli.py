@@ -1,5 +1,5 @@
 """The `docarchive` command: serve | worker | migrate | import | verify | gc | user | audit |
-fixity | backup | restore."""
+fixity | backup | restore | object-lock."""
 
 from __future__ import annotations
 
@@ -327,6 +327,29 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if summary.refused else 0
 
 
+def _object_lock_sync(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import build_engine, build_sessionmaker, disposing
+    from app.migrate import upgrade
+    from app.retention import object_lock
+    from app.storage.factory import build_blob_store
+
+    with database(settings) as url, disposing(build_engine(url, pool_size=1)) as engine:
+        upgrade(url)
+        report = object_lock.sync(
+            build_sessionmaker(engine), build_blob_store(settings), settings, limit=args.limit
+        )
+    if not report.active:
+        print("S3 Object Lock is off (DOCARCHIVE_S3_OBJECT_LOCK) or the bucket does not support it")
+        return 0
+    print(
+        f"versions locked or extended: {report.locked}, legal holds set: {report.held}, "
+        f"released: {report.released}, failed: {len(report.failed)}"
+    )
+    for key, problem in report.failed.items():
+        print(f"FAILED  {key}: {problem}")
+    return 1 if report.failed else 0
+
+
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     from app.db import build_engine, build_sessionmaker, disposing, session_scope
     from app.errors import DomainError
@@ -518,6 +541,16 @@ def _parser() -> argparse.ArgumentParser:
         help="collect due documents and destroy approved batches",
     )
     purge.set_defaults(run=_purge)
+
+    lock = commands.add_parser("object-lock", help="S3 Object Lock of the stored originals")
+    lock_commands = lock.add_subparsers(dest="lock_command", required=True)
+    lock_sync = lock_commands.add_parser(
+        "sync", help="lock originals until their retention date; set and clear legal holds"
+    )
+    lock_sync.add_argument(
+        "--limit", type=int, default=100_000, help="most versions changed in one run"
+    )
+    lock_sync.set_defaults(run=_object_lock_sync)
 
     gc = commands.add_parser("gc", help="remove orphan blobs and stale temporary files")
     gc.add_argument("--grace", type=int, help="minimum age in seconds (default from settings)")

@@ -26,6 +26,11 @@ class BlobBackend(StrEnum):
     s3 = "s3"
 
 
+class ObjectLockMode(StrEnum):
+    governance = "GOVERNANCE"
+    compliance = "COMPLIANCE"
+
+
 class LogFormat(StrEnum):
     json = "json"
     text = "text"
@@ -65,6 +70,17 @@ class Settings(BaseSettings):
         5 * 1024 * 1024,
         ge=5 * 1024 * 1024,
         description="Multipart part size; the SDK holds a few parts in memory per upload.",
+    )
+    s3_object_lock: bool = Field(
+        False,
+        description="Lock stored originals with S3 Object Lock (retain-until from the document's "
+        "retention date, legal-hold flag from its holds) when the bucket supports it; a bucket "
+        "this service creates is created with Object Lock.",
+    )
+    s3_object_lock_mode: ObjectLockMode = Field(
+        ObjectLockMode.governance,
+        description="`GOVERNANCE` (an account allowed to bypass it can still delete) or "
+        "`COMPLIANCE` (nobody can delete or shorten a lock, not even the bucket owner).",
     )
     max_upload_bytes: int = Field(1024**3, gt=0, description="Largest accepted file, in bytes.")
     verify_before_send_bytes: int = Field(

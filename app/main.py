@@ -21,6 +21,7 @@ from app.documents import endpoints as documents
 from app.errors import install_error_handlers, problem_responses
 from app.observability.middleware import install_observability
 from app.retention import endpoints as retention
+from app.retention import erasure_endpoints as erasure
 from app.search import endpoints as search
 from app.search.pesel import configure_pesel_key
 from app.security import endpoints as security
@@ -80,6 +81,7 @@ def create_app(
     api.include_router(audit.router)
     api.include_router(circulation.router)
     api.include_router(retention.router)
+    api.include_router(erasure.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(web.router)

@@ -21,6 +21,7 @@ from app.documents.models import (
 )
 from app.intake.models import IntakeItem, IntakeMessage
 from app.reliability.models import FixityCheck, FixityRun
+from app.retention.erasure_models import ErasureAnswer, ErasureRequest
 from app.retention.models import (
     ClassRetention,
     DisposalBatch,
@@ -64,6 +65,8 @@ __all__ = [
     "DocumentRetention",
     "DocumentSearch",
     "DocumentVersion",
+    "ErasureAnswer",
+    "ErasureRequest",
     "FixityCheck",
     "FixityRun",
     "HeldDocument",

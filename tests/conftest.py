@@ -46,7 +46,10 @@ DATA_TABLES = (
     "counterparty_names",
     "legal_holds",
     "disposal_batches",
+    "erasure_requests",
+    "erasure_answers",
     "fixity_runs",
+    "object_locks",
 )
 QUEUE_TABLES = ("procrastinate_jobs",)
 

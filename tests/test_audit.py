@@ -235,9 +235,12 @@ def test_events_of_a_rolled_back_savepoint_or_closed_session_are_not_chained(
 ) -> None:
     with session_scope(factory) as session:
         record(session, actor="anna", action="test.kept_before")
-        with pytest.raises(_RolledBack), session.begin_nested():
-            record(session, actor="anna", action="test.undone")
-            raise _RolledBack
+        try:
+            with session.begin_nested():
+                record(session, actor="anna", action="test.undone")
+                raise _RolledBack
+        except _RolledBack:
+            pass
         with session.begin_nested():
             record(session, actor="anna", action="test.kept_in_savepoint")
         record(session, actor="anna", action="test.kept_after")

@@ -296,3 +296,16 @@ def test_values_postgresql_cannot_hold_answer_422_not_500(client: httpx.Client) 
         assert response.headers["content-type"] == "application/problem+json"
     assert "NUL" in titled.json()["detail"]
     assert client.get(f"/documents/{document}").json()["revision"] == 1
+
+
+@pytest.mark.parametrize(
+    "key", ["../outside", "/etc/passwd", "sha256/../../outside", "derived//x", "a/./b", "a\\b", ""]
+)
+def test_a_blob_key_cannot_lead_out_of_the_local_store(tmp_path: Path, key: str) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    (tmp_path / "outside").write_bytes(b"kept")
+    with pytest.raises(ValueError, match="escapes the store"):
+        store.delete(key)
+    with pytest.raises(ValueError, match="escapes the store"):
+        store.stat(key)
+    assert (tmp_path / "outside").read_bytes() == b"kept"

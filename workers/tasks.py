@@ -1,5 +1,5 @@
 """The jobs: `documents.process`, `retention.destroy_batch`, and the periodic `documents.sweep`,
-`jobs.retry_stalled`, `retention.collect` and `fixity.check`."""
+`jobs.retry_stalled`, `retention.collect`, `retention.sync_object_lock` and `fixity.check`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from app.intake import imap
 from app.intake.rules import load_rules
 from app.observability.logs import log_context
 from app.reliability import fixity
-from app.retention import disposal, review
+from app.retention import disposal, object_lock, review
 from app.retention import service as retention_service
 from workers import processing, runtime
 from workers.app import MAINTENANCE_QUEUE, app
@@ -152,6 +152,22 @@ def collect_disposal(timestamp: int) -> int:
     with session_scope(runtime.current().sessionmaker) as session:
         batches = disposal.collect(session)
     return len(batches)
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="retention.sync_object_lock")
+@app.task(
+    name="retention.sync_object_lock",
+    queue=MAINTENANCE_QUEUE,
+    queueing_lock="retention.sync_object_lock",
+)
+def sync_object_lock(timestamp: int) -> int:
+    """Every 5 minutes, with DOCARCHIVE_S3_OBJECT_LOCK on: lock stored originals until their
+    retention date (extending it when retention is extended), set and clear legal holds."""
+    current = runtime.current()
+    report = object_lock.sync(current.sessionmaker, current.store, current.settings)
+    if report.failed:
+        log.warning("object lock: %d objects not updated", len(report.failed))
+    return report.locked + report.held + report.released
 
 
 @app.task(name=review.DESTROY_TASK, queue=MAINTENANCE_QUEUE)

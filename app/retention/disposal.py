@@ -220,6 +220,27 @@ def _document_dates(session: Session, chunk: list[uuid.UUID]) -> dict[uuid.UUID,
     return dates
 
 
+def schedule(
+    session: Session, *, document_ids: list[uuid.UUID], remark: str, kind: BatchKind
+) -> DisposalBatch:
+    """Add these documents (the caller decided they go) to the draft batch of `kind`, each
+    item remarked; under the collection's lock, so a concurrent `collect` cannot list them too."""
+    advisory_xact_lock(session, "retention", "collect")
+    batch = _draft_batch(session, kind)
+    last = session.scalar(
+        select(func.coalesce(func.max(DisposalItem.ordinal), 0)).where(
+            DisposalItem.batch_id == batch.id
+        )
+    )
+    _add_items(session, batch, document_ids)
+    session.execute(
+        update(DisposalItem)
+        .where(DisposalItem.batch_id == batch.id, DisposalItem.ordinal > (last or 0))
+        .values(remarks=remark)
+    )
+    return batch
+
+
 # --- destroying -----------------------------------------------------------------------------
 
 
@@ -284,16 +305,21 @@ def _claim(
         manifests = _manifests(
             session, [i.document_id for i in pending if i.document_id not in refusals]
         )
-        claimed = []
+        claimed, changes = [], []
         for item in pending:
             reason = refusals.get(item.document_id)
             if reason is not None:
-                item.state, item.remarks = ItemState.skipped, reason
+                changes.append({"id": item.id, "state": ItemState.skipped, "remarks": reason})
                 report.skipped += 1
                 continue
-            item.content = manifests[item.document_id]
-            item.state = ItemState.destroying
-            claimed.append(_claimed(item))
+            content = manifests[item.document_id]
+            changes.append({"id": item.id, "state": ItemState.destroying, "content": content})
+            claimed.append(_claimed(item, content))
+        # One executemany per shape instead of the unit of work's per-object bookkeeping.
+        for shape in ("remarks", "content"):
+            rows = [change for change in changes if shape in change]
+            if rows:
+                session.execute(update(DisposalItem), rows)
         return claimed
 
 
@@ -311,8 +337,8 @@ def _items(
     )
 
 
-def _claimed(item: DisposalItem) -> _Claimed:
-    content = item.content or {}
+def _claimed(item: DisposalItem, content: dict[str, Any] | None = None) -> _Claimed:
+    content = content if content is not None else item.content or {}
     return _Claimed(
         item_id=item.id,
         document_id=item.document_id,
@@ -409,6 +435,8 @@ def _delete_content(
 
 
 def _delete_objects(store: BlobStore, item: _Claimed) -> str | None:
+    """Originals first: when the store refuses one (its Object Lock: BlobLocked), nothing
+    of the item goes."""
     try:
         for key in item.keys:
             store.delete(key)
@@ -462,7 +490,9 @@ def _bury(
 
 
 def _present(store: BlobStore, claimed: _Claimed) -> list[str]:
-    return [key for key in claimed.keys if store.stat(key) is not None]
+    """Any version counts: in a versioned bucket a version behind a delete marker still holds
+    the bytes."""
+    return [key for key in claimed.keys if store.stat(key, any_version=True) is not None]
 
 
 def _ready(
@@ -519,9 +549,11 @@ def _destroy_rows(session: Session, batch: DisposalBatch, items: list[DisposalIt
         for item in items
         if item.document_id in documents_by_id
     ]  # fmt: skip
-    for item in items:
-        item.state = ItemState.destroyed
-    session.flush()
+    session.execute(
+        update(DisposalItem)
+        .where(DisposalItem.id.in_([item.id for item in items]))
+        .values(state=ItemState.destroyed)
+    )
     _delete_document_rows(session, ids)
     if tombstones:
         session.execute(insert(Tombstone), tombstones)

@@ -85,6 +85,9 @@ class DocumentRetention(Base):
     due_on: Mapped[date | None] = mapped_column(Date)
     """The day after which the document is collected (destruction, review or transfer)."""
     extended_until: Mapped[date | None] = mapped_column(Date)
+    erasure_requested_on: Mapped[date | None] = mapped_column(Date)
+    """The day an erasure request found no statutory duty to keep it: a date without such a
+    duty ends the day before, whatever is recomputed later."""
     requalified_to_a: Mapped[bool] = mapped_column(server_default=text("false"))
     circulation_finished_at: Mapped[datetime | None]
     rule: Mapped[str] = mapped_column(Text)
@@ -246,3 +249,20 @@ class Tombstone(Base):
 Index("ix_documents_current_version_id", Document.current_version_id)
 Index("ix_document_fields_version_id", DocumentField.version_id)
 Index("ix_intake_items_document_id", IntakeItem.document_id)
+
+
+class ObjectLock(Base):
+    """The S3 Object Lock a version's stored original carries, as `object_lock.sync` last
+    applied it: what is recorded here is not applied again."""
+
+    __tablename__ = "object_locks"
+    __table_args__ = (CheckConstraint("mode IN ('GOVERNANCE', 'COMPLIANCE')", name="mode_known"),)
+
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    locked_until: Mapped[date | None] = mapped_column(Date)
+    """The retention date the lock ends with (at the end of that day, Polish time)."""
+    mode: Mapped[str | None] = mapped_column(String(16))
+    legal_hold: Mapped[bool] = mapped_column(server_default=text("false"))
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,9 +7,10 @@ after processing; circulation calls `on_circulation_finished`.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from app.retention.models import DocumentRetention
 from app.retention.rules import Category, Decision, RetentionRule, Status, decide, period_end
 
 KEPT_UNDER_HOLD = "; not shortened: the document is under a legal hold"
+_STATUTE = re.compile(r"\b(?:art|article)\b\.?\s*\d|§", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,33 @@ def _or_none(rule: RetentionRule | None, attribute: str) -> str | None:
 
 
 def _outcome(row: DocumentRetention, decision: Decision) -> _Outcome:
+    outcome = _kept(row, decision)
+    erased_on = row.erasure_requested_on
+    if (
+        erased_on is not None
+        and outcome.status is Status.dated
+        and outcome.retain_until is not None
+        and outcome.retain_until >= erased_on
+        and not statutory(decision.basis)
+    ):
+        # GDPR art. 17: nothing but a legal duty (art. 17(3)(b)) keeps it past the request.
+        end = erased_on - timedelta(days=1)
+        return _Outcome(
+            outcome.status,
+            end,
+            end,
+            f"{outcome.rule}; ended by an erasure request of {erased_on.isoformat()}: "
+            "no statutory duty to keep it",
+        )
+    return outcome
+
+
+def statutory(basis: str | None) -> bool:
+    """Does the basis cite a provision of law (an article or a paragraph)?"""
+    return basis is not None and _STATUTE.search(basis) is not None
+
+
+def _kept(row: DocumentRetention, decision: Decision) -> _Outcome:
     if row.requalified_to_a:
         return _Outcome(Status.permanent, None, None, "requalified to category A by an expert")
     if decision.status is Status.permanent:

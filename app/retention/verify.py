@@ -122,7 +122,7 @@ def _left_of(
     keys = {blob_key(sha) for sha in sha256s} | set(derived if isinstance(derived, list) else [])
     for key in sorted(keys):
         try:
-            if store.stat(key) is not None:
+            if store.stat(key, any_version=True) is not None:
                 yield f"destroyed document {document_id}: {key} is still in the store"
         except BlobStoreUnavailable as exc:
             yield f"destroyed document {document_id}: cannot check {key}: {exc}"

@@ -27,6 +27,36 @@ class BlobCorrupt(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectLockState:
+    """The S3 Object Lock one stored version of an object carries."""
+
+    until: datetime | None = None
+    mode: str | None = None
+    legal_hold: bool = False
+
+    def locks_at(self, moment: datetime) -> bool:
+        return self.legal_hold or (self.until is not None and self.until > moment)
+
+    def describe(self) -> str:
+        dated = None
+        if self.until is not None:
+            dated = f"locked until {self.until.isoformat(timespec='minutes')} ({self.mode})"
+        if self.legal_hold:
+            return "under a legal hold" + ("" if dated is None else f" and {dated}")
+        return dated or "locked"
+
+
+class BlobLocked(BlobStoreUnavailable):
+    """The store refused to delete an object because its Object Lock (a retention date or a
+    legal hold) protects it. Nothing bypasses it: the caller reports the refusal."""
+
+    def __init__(self, key: str, lock: ObjectLockState | None = None) -> None:
+        self.key = key
+        self.lock = lock or ObjectLockState()
+        super().__init__(f"object {self.lock.describe()}")
+
+
+@dataclass(frozen=True, slots=True)
 class BlobInfo:
     key: str
     size: int
@@ -56,14 +86,32 @@ class BlobStore(Protocol):
         """Stream the stored bytes (or a range of them) in chunks."""
         ...
 
-    def stat(self, key: str) -> BlobInfo | None: ...
+    def stat(self, key: str, *, any_version: bool = False) -> BlobInfo | None:
+        """What a read of `key` would find. With `any_version`, also a noncurrent version of
+        a versioned bucket, hidden behind a delete marker: what must be gone after a delete."""
+        ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Remove the object, every version of it in a versioned bucket; raise BlobLocked
+        when the store's Object Lock refuses."""
+        ...
 
     def iter_blobs(self) -> Iterator[BlobInfo]: ...
 
     def ping(self) -> None:
         """Raise BlobStoreUnavailable when the store cannot serve requests."""
+        ...
+
+    def object_lock_active(self) -> bool:
+        """Whether objects can be locked: Object Lock is configured and the store supports it."""
+        ...
+
+    def retain(self, key: str, *, until: datetime, mode: str) -> None:
+        """Lock every stored version of `key` until `until` at least (only ever extends)."""
+        ...
+
+    def set_legal_hold(self, key: str, *, on: bool) -> None:
+        """Set or clear the legal-hold flag on every stored version of `key`."""
         ...
 
 

@@ -18,4 +18,5 @@ def build_blob_store(settings: Settings) -> BlobStore:
         region=settings.s3_region,
         create_bucket=settings.s3_create_bucket,
         part_size=settings.s3_part_size,
+        object_lock=settings.s3_object_lock,
     )

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import COMPLIANCE
 from minio.error import MinioException, S3Error
+from minio.retention import Retention
 from urllib3.exceptions import HTTPError
 
-from app.storage.base import CHUNK_SIZE, BlobInfo, BlobMissing, BlobStoreUnavailable
+from app.storage.base import (
+    CHUNK_SIZE,
+    BlobInfo,
+    BlobLocked,
+    BlobMissing,
+    BlobStoreUnavailable,
+    ObjectLockState,
+)
 
-_NOT_FOUND = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
+log = logging.getLogger(__name__)
+
+_NOT_FOUND = {"NoSuchKey", "NoSuchObject", "ResourceNotFound", "NoSuchVersion"}
 _STORE_ERRORS = (MinioException, HTTPError, OSError, ValueError)
+# What S3 answers a delete of a version its Object Lock protects (AWS and MinIO: AccessDenied;
+# some S3 APIs: InvalidRequest).
+_LOCK_REFUSALS = {"AccessDenied", "InvalidRequest"}
+_VERSIONING_ON = {"Enabled", "Suspended"}
 
 
 def _http_client(timeout_seconds: float) -> urllib3.PoolManager:
@@ -38,10 +55,12 @@ class S3BlobStore:
         create_bucket: bool = True,
         part_size: int = 5 * 1024 * 1024,
         timeout_seconds: float = 10.0,
+        object_lock: bool = False,
     ) -> None:
         self.bucket = bucket
         self.part_size = part_size
         self.create_bucket = create_bucket
+        self.object_lock = object_lock
         self.client = Minio(
             endpoint,
             access_key=access_key,
@@ -51,6 +70,8 @@ class S3BlobStore:
             http_client=_http_client(timeout_seconds),
         )
         self._bucket_ready = False
+        self._versioned = False
+        self._lock_configured = False
 
     def _ensure_bucket(self) -> None:
         if self._bucket_ready:
@@ -59,11 +80,45 @@ class S3BlobStore:
             if not self.create_bucket:
                 raise BlobStoreUnavailable(f"bucket {self.bucket!r} does not exist")
             try:
-                self.client.make_bucket(self.bucket)
+                self.client.make_bucket(self.bucket, object_lock=self.object_lock)
             except S3Error as exc:
                 if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                     raise
+        self._versioned = self._bucket_versioned()
+        self._lock_configured = self._versioned and self._bucket_locks()
+        if self.object_lock and not self._lock_configured:
+            log.warning(
+                "S3 Object Lock is on, but bucket %r has no Object Lock configuration: "
+                "stored objects are not locked",
+                self.bucket,
+            )
         self._bucket_ready = True
+
+    def _bucket_versioned(self) -> bool:
+        """A versioned bucket keeps an object's bytes after a plain delete (a delete marker
+        hides them): deleting and checking must then go through every version."""
+        try:
+            return self.client.get_bucket_versioning(self.bucket).status in _VERSIONING_ON
+        except S3Error as exc:
+            # Not allowed to ask: assume versions, so nothing deleted is taken for gone.
+            log.warning("cannot read the versioning of bucket %r: %s", self.bucket, exc)
+            return True
+
+    def _bucket_locks(self) -> bool:
+        try:
+            self.client.get_object_lock_config(self.bucket)
+        except S3Error as exc:
+            if exc.code != "ObjectLockConfigurationNotFoundError":
+                log.warning("cannot read the Object Lock of bucket %r: %s", self.bucket, exc)
+            return False
+        return True
+
+    def object_lock_active(self) -> bool:
+        try:
+            self._ensure_bucket()
+        except _STORE_ERRORS as exc:
+            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
+        return self.object_lock and self._lock_configured
 
     def put(self, key: str, source: Path, *, size: int) -> bool:
         # No HEAD first: callers hold the content's lock and checked for a duplicate, and a
@@ -105,15 +160,112 @@ class S3BlobStore:
         modified = obj.last_modified or datetime.now(UTC)
         return BlobInfo(key=key, size=obj.size or 0, modified_at=modified)
 
-    def stat(self, key: str) -> BlobInfo | None:
+    def stat(self, key: str, *, any_version: bool = False) -> BlobInfo | None:
         try:
+            if any_version:
+                self._ensure_bucket()
+                if self._versioned:
+                    return self._any_version(key)
             return self._head(key)
         except _STORE_ERRORS as exc:
             raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
+    def _any_version(self, key: str) -> BlobInfo | None:
+        for version in self._versions(key):
+            if not version.is_delete_marker:
+                modified = version.last_modified or datetime.now(UTC)
+                return BlobInfo(key=key, size=version.size or 0, modified_at=modified)
+        return None
+
+    def _versions(self, key: str) -> Iterator[Any]:
+        """Every version of `key`, delete markers included, newest first."""
+        for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True):
+            if obj.object_name == key:
+                yield obj
+
     def delete(self, key: str) -> None:
+        """Never sends the governance bypass: what the store's lock protects stays."""
         try:
-            self.client.remove_object(self.bucket, key)
+            self._ensure_bucket()
+            if not self._versioned:
+                self.client.remove_object(self.bucket, key)
+                return
+            for version in list(self._versions(key)):
+                self._delete_version(key, version.version_id)
+        except _STORE_ERRORS as exc:
+            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
+
+    def _delete_version(self, key: str, version_id: str) -> None:
+        try:
+            self.client.remove_object(self.bucket, key, version_id=version_id)
+        except S3Error as exc:
+            if exc.code not in _LOCK_REFUSALS:
+                raise
+            lock = self._lock_of(key, version_id)
+            if lock is not None and lock.locks_at(datetime.now(UTC)):
+                raise BlobLocked(key, lock) from exc
+            if self._lock_configured:
+                raise BlobLocked(key) from exc
+            raise
+
+    def _lock_of(self, key: str, version_id: str) -> ObjectLockState | None:
+        """The version's lock, read from its headers (S3 returns them to HEAD; not every S3
+        API answers GetObjectRetention). None when it cannot be read."""
+        try:
+            headers = self.client.stat_object(self.bucket, key, version_id=version_id).metadata
+        except S3Error:
+            return None
+        if headers is None:
+            return None
+        until = headers.get("x-amz-object-lock-retain-until-date")
+        return ObjectLockState(
+            until=None if until is None else datetime.fromisoformat(until),
+            mode=headers.get("x-amz-object-lock-mode"),
+            legal_hold=headers.get("x-amz-object-lock-legal-hold") == "ON",
+        )
+
+    def lock_states(self, key: str) -> list[ObjectLockState]:
+        """The lock of each stored version of `key`, newest first."""
+        try:
+            return [
+                self._lock_of(key, v.version_id) or ObjectLockState()
+                for v in self._stored_versions(key)
+            ]
+        except _STORE_ERRORS as exc:
+            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
+
+    def _stored_versions(self, key: str) -> list[Any]:
+        self._ensure_bucket()
+        versions = [v for v in self._versions(key) if not v.is_delete_marker]
+        if not versions:
+            raise BlobMissing(key)
+        return versions
+
+    def retain(self, key: str, *, until: datetime, mode: str) -> None:
+        try:
+            for version in self._stored_versions(key):
+                self._retain_version(key, version.version_id, until, mode)
+        except _STORE_ERRORS as exc:
+            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
+
+    def _retain_version(self, key: str, version_id: str, until: datetime, mode: str) -> None:
+        """Extend, never shorten; a COMPLIANCE lock stays COMPLIANCE (S3 allows no weakening)."""
+        current = self._lock_of(key, version_id) or ObjectLockState()
+        if current.mode == COMPLIANCE:
+            mode = COMPLIANCE
+        if current.until is not None and current.until >= until:
+            if current.mode == mode:
+                return
+            until = current.until
+        retention = Retention(mode, until)
+        self.client.set_object_retention(self.bucket, key, retention, version_id=version_id)
+
+    def set_legal_hold(self, key: str, *, on: bool) -> None:
+        client = self.client
+        change = client.enable_object_legal_hold if on else client.disable_object_legal_hold
+        try:
+            for version in self._stored_versions(key):
+                change(self.bucket, key, version_id=version.version_id)
         except _STORE_ERRORS as exc:
             raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 

@@ -236,6 +236,34 @@ POLISH: dict[str, str] = {
     "Stored content failed its integrity check": (
         "Przechowywana treść nie przeszła kontroli integralności"
     ),
+    "Erasure requests": "Żądania usunięcia danych (RODO)",
+    "Erasure request": "Żądanie usunięcia danych (RODO)",
+    "Every document of the person or company is searched. A legal duty to keep a document "
+    "overrides erasure (GDPR art. 17(3)(b)); the others are listed for destruction in the "
+    "draft batch.": (
+        "Przeszukiwane są wszystkie dokumenty osoby lub firmy. Prawny obowiązek przechowywania "
+        "dokumentu ma pierwszeństwo przed usunięciem (RODO art. 17 ust. 3 lit. b); pozostałe "
+        "trafiają do roboczego spisu do brakowania."
+    ),
+    "Identified by": "Identyfikator",
+    "PESEL, NIP or name": "PESEL, NIP lub nazwa",
+    "File the request": "Zarejestruj żądanie",
+    "Filed requests": "Zarejestrowane żądania",
+    "Filed": "Zarejestrowano",
+    "Subject": "Osoba lub firma",
+    "Answers": "Odpowiedzi",
+    "Answer": "Odpowiedź",
+    "Explanation": "Uzasadnienie",
+    "Recorded.": "Zapisano.",
+    "no documents found": "nie znaleziono dokumentów",
+    "Documents not processed yet, so not searched:": (
+        "Dokumenty jeszcze nieprzetworzone, więc nieprzeszukane:"
+    ),
+    "retained": "zachowany",
+    "scheduled": "do zniszczenia",
+    "held": "wstrzymany (legal hold)",
+    "permanent": "wieczyście (A)",
+    "undetermined": "okres jeszcze nieznany",
 }
 
 

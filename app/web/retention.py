@@ -1,5 +1,6 @@
 """Archivist pages: disposal batches (review, exclude with a reason, approve, download the list or
-protocol) and legal holds (place, release). The retention services decide."""
+protocol), legal holds (place, release) and GDPR erasure requests. The retention services
+decide."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from sqlalchemy.orm import Session
 
 from app.deps import SessionDep
 from app.errors import NotFound
-from app.retention import disposal, holds, review
+from app.retention import disposal, erasure, erasure_endpoints, holds, review
 from app.retention.endpoints import document_retention
 from app.retention.models import LegalHold
 from app.web.pages import PageRoute, PageUser, page_user, render, validated
+from schemas.erasure import ErasureRequestIn, ErasureRequestSummary
 from schemas.retention import ApproveIn, DocumentRetentionOut, ExcludeIn, HoldIn, HoldRelease
 
 router = APIRouter(prefix="/archive", route_class=PageRoute, include_in_schema=False)
 UserDep = Annotated[PageUser, Depends(page_user)]
+ERASURE_PAGE = 50
 
 
 def retention_of(
@@ -135,3 +138,44 @@ def release_hold(
         actor=user.actor,
     )
     return render(request, "_holds.html", user, holds=_holds(session), saved=True)
+
+
+def _erasure_requests(session: Session, user: PageUser) -> list[ErasureRequestSummary]:
+    rows = erasure.list_requests(session, user.actor, after=None, limit=ERASURE_PAGE)
+    return [erasure_endpoints.summary_out(row, user.actor) for row in rows]
+
+
+@router.get("/erasure", response_class=HTMLResponse)
+def erasure_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+    """GDPR erasure requests: file one (answered at once) and the latest ones."""
+    return render(request, "archive_erasure.html", user, requests=_erasure_requests(session, user))
+
+
+@router.post("/erasure", response_class=HTMLResponse)
+def file_erasure(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    kind: Annotated[str, Form(max_length=8)],
+    value: Annotated[str, Form(max_length=200)],
+    reference: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    data = validated(
+        ErasureRequestIn,
+        subject={"kind": kind, "value": value.strip()},
+        reference=reference.strip() or None,
+    )
+    filed = erasure.file_request(
+        session, subject=data.subject, requested_by=user.actor, reference=data.reference
+    )
+    shown = erasure_endpoints.request_out(session, filed, user.actor)
+    return render(request, "_erasure_answers.html", user, erasure_request=shown, saved=True)
+
+
+@router.get("/erasure/{request_id}", response_class=HTMLResponse)
+def erasure_request_page(
+    request_id: uuid.UUID, request: Request, session: SessionDep, user: UserDep
+) -> Response:
+    filed = erasure.get_request(session, request_id, user.actor)
+    shown = erasure_endpoints.request_out(session, filed, user.actor)
+    return render(request, "archive_erasure_request.html", user, erasure_request=shown)
