@@ -23,7 +23,7 @@ from app.retention.models import BatchKind, DisposalItem, DocumentRetention, Tom
 from app.security.principal import Actor, system_actor
 from app.storage import BlobStore
 from schemas.erasure import Subject
-from schemas.retention import ApproveIn, HoldIn
+from schemas.retention import ApproveIn, ExcludeIn, HoldIn
 from tests import test_retention
 from tests.conftest import LiveServer, LoginAs
 from tests.retention_docs import keys_of, make_document
@@ -77,7 +77,10 @@ def test_each_answer_for_a_pesel_and_the_scheduled_ones_destroyed(
     held = make("invoice", fields={**person, "issue_date": "2012-02-10"})
     permanent = make("annual_statement", fields={**person, "issue_date": "2015-03-31"})
     unknown = make("hr_record", fields={**person, "employment_start": "2019-05-01"})
-    no_basis = make(None, fields=person, title="Notatka")
+    no_basis = make(
+        "proforma", fields={**person, "issue_date": f"{date.today().year}-01-05"}, title="Proforma"
+    )
+    unclassified = make(None, fields=person, title="Notatka")  # the default class: BE
     in_review = make(None, fields=person, uploaded=LONG_AGO)
     running = make("invoice", fields={**person, "issue_date": "2012-03-10"})
     circulating.add(running)
@@ -107,6 +110,7 @@ def test_each_answer_for_a_pesel_and_the_scheduled_ones_destroyed(
         permanent: ("permanent", None),
         unknown: ("undetermined", None),
         no_basis: ("scheduled", None),
+        unclassified: ("retained", None),
         in_review: ("retained", None),
         running: ("retained", None),
     }
@@ -123,6 +127,7 @@ def test_each_answer_for_a_pesel_and_the_scheduled_ones_destroyed(
     )
     assert answers[in_review].message.startswith("retained pending expert review (category BE)")
     assert answers[in_review].batch_number == review_number
+    assert answers[unclassified].message.startswith("retained pending expert review (category BE)")
     assert answers[running].message.startswith("retained until its circulation finishes")
     batch_number = answers[past].batch_number
     assert batch_number is not None
@@ -134,12 +139,12 @@ def test_each_answer_for_a_pesel_and_the_scheduled_ones_destroyed(
     assert answers[no_basis].message.startswith(
         f"scheduled for destruction in batch {batch_number}: no statutory duty to keep it"
     )
-    # nothing keeps the note: its retention ends the day before the request
+    # nothing keeps the pro-forma: its retention ends the day before the request
     assert _retention(factory, no_basis).retain_until == repository.today() - timedelta(days=1)
     with factory() as session:
         request = session.scalars(select(ErasureRequest)).one()
         assert request.counts == {
-            "retained": 3, "scheduled": 2, "held": 1, "permanent": 1, "undetermined": 1
+            "retained": 4, "scheduled": 2, "held": 1, "permanent": 1, "undetermined": 1
         }  # fmt: skip
         assert request.subject_value == PESEL
         items = session.scalars(
@@ -185,6 +190,63 @@ def test_a_document_already_in_a_destruction_batch_keeps_its_place(
     assert (answer.outcome, answer.batch_number) == ("scheduled", number)
     with factory() as session:
         assert len(session.scalars(select(DisposalItem)).all()) == 1
+
+
+def test_an_item_the_archive_excluded_is_not_listed_again(
+    factory: sessionmaker[Session], make: Make
+) -> None:
+    due = make("invoice", fields={"pesel": PESEL, "issue_date": "2012-01-10"})
+    with session_scope(factory) as session:
+        batch = disposal.collect(session)[BatchKind.destruction]
+        item = session.scalars(select(DisposalItem).where(DisposalItem.batch_id == batch.id)).one()
+        review.exclude(
+            session,
+            batch_id=batch.id,
+            item_id=item.id,
+            data=ExcludeIn(reason="kontrola skarbowa w toku"),
+            actor=ANNA,
+        )
+        number = batch.number
+
+    answer = _file(factory, "pesel", PESEL)[due]
+
+    assert answer.outcome == "retained"
+    assert answer.message.startswith(
+        f"retained: excluded from batch {number} by the archive (kontrola skarbowa w toku)"
+    )
+    with factory() as session:
+        assert len(session.scalars(select(DisposalItem)).all()) == 1
+
+
+def test_a_pesel_typed_into_a_name_is_masked_in_the_trail(
+    factory: sessionmaker[Session], make: Make
+) -> None:
+    make("contract", title="Umowa z Piotrem Wiśniewskim")
+
+    _file(factory, "name", f"Piotr Wiśniewski {PESEL}", actor=LEX)
+
+    with factory() as session:
+        details = session.execute(
+            text("SELECT details::text FROM audit_events WHERE action = :a"),
+            {"a": "retention.erasure_answered"},
+        ).scalar_one()
+        request = session.scalars(select(ErasureRequest)).one()
+    assert PESEL not in details
+    assert PESEL not in erasure.shown_subject(
+        request.subject_kind, request.subject_value, unmasked=False
+    )
+
+
+def test_keeping_decided_after_the_request_wins(factory: sessionmaker[Session], make: Make) -> None:
+    pro_forma = make(
+        "proforma", fields={"pesel": PESEL, "issue_date": f"{date.today().year}-01-05"}
+    )
+    assert _file(factory, "pesel", PESEL)[pro_forma].outcome == "scheduled"
+
+    with session_scope(factory) as session:
+        service.extend(session, document_id=pro_forma, until=date(2040, 12, 31), actor="anna")
+
+    assert _retention(factory, pro_forma).retain_until == date(2040, 12, 31)
 
 
 def test_a_basis_citing_no_statute_does_not_keep_and_an_extension_is_named(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +102,7 @@ def record(
     transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
     pending: list[_Pending] = session.info.setdefault(_PENDING, [])
     pending.append(
-        _Pending(transaction, actor, action, document_id, version_id, dict(details or {}))
+        _Pending(transaction, actor, action, document_id, version_id, deepcopy(details or {}))
     )
 
 

@@ -111,7 +111,10 @@ def _name(raw: str) -> str:
 
 
 def shown_subject(kind: str, value: str, *, unmasked: bool) -> str:
-    return value if unmasked or kind != SubjectKind.pesel else mask_pesel(value)
+    """The subject as a caller may see it: a PESEL masked, also one typed into a name."""
+    if unmasked:
+        return value
+    return mask_pesel(value) if kind == SubjectKind.pesel else mask_pesels(value)
 
 
 # --- finding --------------------------------------------------------------------------------
@@ -165,6 +168,8 @@ class Listed:
     batch_id: uuid.UUID
     number: str
     kind: str
+    excluded: str | None = None
+    """The archive's reason, when the document was excluded from that open batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,17 +270,26 @@ def _circulating(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
 
 
 def _listed(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Listed]:
-    """Documents already waiting in an open batch (not excluded from it)."""
+    """Documents waiting in an open batch, or excluded from one by the archive (a decision the
+    request does not overturn; the document is not listed twice)."""
     rows = session.execute(
-        select(DisposalItem.document_id, DisposalBatch.id, DisposalBatch.number, DisposalBatch.kind)
+        select(
+            DisposalItem.document_id, DisposalBatch.id, DisposalBatch.number, DisposalBatch.kind,
+            DisposalItem.state, DisposalItem.remarks,
+        )
         .join(DisposalBatch, DisposalBatch.id == DisposalItem.batch_id)
         .where(
             DisposalItem.document_id.in_(ids),
-            DisposalItem.state.in_([ItemState.pending, ItemState.destroying]),
+            DisposalItem.state.in_([ItemState.pending, ItemState.destroying, ItemState.excluded]),
             DisposalBatch.status.in_(disposal.OPEN_STATES),
         )
-    )
-    return {row[0]: Listed(row[1], row[2], row[3]) for row in rows}
+    )  # fmt: skip
+    return {
+        row[0]: Listed(
+            row[1], row[2], row[3], (row[5] or "no reason given") if row[4] == "excluded" else None
+        )
+        for row in rows
+    }
 
 
 # --- deciding -------------------------------------------------------------------------------
@@ -306,9 +320,15 @@ def answer(found: Found, today: date) -> Answer:
     duty = service.statutory(row.basis)
     if duty and row.retain_until is not None and row.retain_until >= today:
         return Answer(Outcome.retained, _retained(row, basis), row.retain_until)
+    if found.listed is not None and found.listed.excluded is not None:
+        message = (
+            f"retained: excluded from batch {found.listed.number} by the archive "
+            f"({found.listed.excluded}) under {basis}"
+        )
+        return Answer(Outcome.retained, message, row.retain_until, listed=found.listed)
     if found.circulating:
         return Answer(Outcome.retained, _circulating_message(duty, basis))
-    if row.category == Category.BE and (duty or _listed_as(found, BatchKind.expert_review)):
+    if row.category == Category.BE:  # only an expert's review may let it go
         return Answer(Outcome.retained, _expert_message(found, basis), listed=found.listed)
     why = _why_destroyed(row, duty, basis)
     if _listed_as(found, BatchKind.destruction):

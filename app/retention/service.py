@@ -22,7 +22,8 @@ from app.retention.models import DocumentRetention
 from app.retention.rules import Category, Decision, RetentionRule, Status, decide, period_end
 
 KEPT_UNDER_HOLD = "; not shortened: the document is under a legal hold"
-_STATUTE = re.compile(r"\b(?:art|article)\b\.?\s*\d|§", re.IGNORECASE)
+# A citation of a provision: "art. 74", "artykuł 74", "§ 1", "Dz.U. 2018 poz. 357".
+_STATUTE = re.compile(r"\b(?:art|artykuł\w*|article)\b\.?\s*\d|§|\bDz\.\s?U\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,8 @@ def extend(
     if row is None:
         return None
     row.extended_until = max(until, row.extended_until or until)
+    # The archive's decision to keep, taken after an erasure request, is the later word.
+    row.erasure_requested_on = None
     return recompute(session, document_id=document_id, actor=actor)
 
 
