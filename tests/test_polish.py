@@ -12,6 +12,7 @@ from app.search.polish import (
     fold,
     index_terms,
     normalise_word,
+    phrase_terms,
     query_terms,
     terms_version,
     to_tsvector_text,
@@ -19,11 +20,13 @@ from app.search.polish import (
 from bench.polish_recall import inflections, read_pairs, related, score
 
 PAIRS = read_pairs()
-# Measured with bench/polish_recall.py: 473 of 474 pairs (99.8 %), the one miss being "płacą",
-# both "they pay" and "with the wage" (the noun wins). The margin leaves room for four more
-# misses after a dictionary update before this fails.
-RECALL_AT_LEAST = 0.99
-# The same measurement on the forms typed without diacritics: 59 of 59.
+# Measured with bench/polish_recall.py: 523 of 532 pairs (98.3 %). The misses: "płacą", both
+# "they pay" and "with the wage" (the noun wins), and names that are also other names or
+# possessive adjectives once folded ("Michała" / "Michala", "Michałem" / "Michael", "Janowi" /
+# "janowy", "Barbary" / "Barbar"). The margin leaves room for one more miss after a dictionary
+# update before this fails.
+RECALL_AT_LEAST = 0.98
+# The same measurement on the forms typed without diacritics: 67 of 68.
 RECALL_TYPED_WITHOUT_DIACRITICS_AT_LEAST = 0.98
 # Whole terms as the 'simple' text search parser keeps them: letters and digits, or a decimal.
 TSVECTOR_TERM = re.compile(r"[^\W_]+|\d+\.\d+")
@@ -88,6 +91,21 @@ def test_unknown_words_are_only_folded() -> None:
     assert normalise_word("Żółtkowskiego-Müller") == "zoltkowskiegomuller"
     assert normalise_word("Xyzzyq") == "xyzzyq"
     assert fold("Łódź Ærø ŚĆ") == "lodz ærø sc"
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("Jan Kowalski", "Świadectwo pracy Jana Kowalskiego"),
+        ("jan kowalski", "z Janem Kowalskim"),
+        ("Katarzyna Nowak", "wniosek Katarzyny Nowak"),
+        ("pawel wisniewski", "umowa z Pawłem Wiśniewskim"),
+    ],
+)
+def test_a_name_is_found_in_its_other_forms(query: str, text: str) -> None:
+    assert [term for term, _ in phrase_terms(query)] == [
+        term for term in index_terms(text) if term in set(query_terms(query))
+    ]
 
 
 def test_a_query_without_diacritics_finds_the_document() -> None:

@@ -31,8 +31,9 @@ __all__ = [
 
 # Bumped whenever a change here (or in what app.search.index stores) may give a text other
 # terms: 2 added PESEL hashes, a PESEL inside a longer identifier, the filter columns; 3 the
-# filter lexemes.
-_RULES_VERSION = 3
+# filter lexemes; 4 names: read capitalised when no common word reads them, first names
+# before surnames and places, the singular before the plural.
+_RULES_VERSION = 4
 
 _POLISH_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
 _DIACRITICS = {"a": "ą", "c": "ć", "e": "ę", "l": "ł", "n": "ń", "o": "ó", "s": "ś", "z": "źż"}
@@ -47,7 +48,13 @@ _CACHE_SIZE = 1 << 16
 # Part-of-speech classes, best first, for choosing one lemma among a form's readings: a search
 # for "wynagrodzenia" means the noun, not the gerund of "wynagrodzić"; "kosztów" are costs, not
 # the village of Kosztowo.
-_NOUN, _ADJECTIVE, _PROPER_NOUN, _GERUND, _VERB, _OTHER = range(6)
+# A name in the plural ("Michał" typed as "michal" is also the genitive plural of "Michala")
+# after every name in the singular.
+_NOUN, _ADJECTIVE, _PROPER_NOUN, _PROPER_PLURAL, _GERUND, _VERB, _OTHER = range(7)
+# Among names of one number: first names, then surnames, then places and the rest ("Jana" is
+# Jan's genitive before the surname Jana; "Katarzyna" the name before the village Katarzyn).
+_NAME_KINDS = {"imię": 0, "nazwisko": 1}
+_WORD_KINDS = frozenset({_NOUN, _ADJECTIVE, _GERUND, _VERB})
 _POS_CLASSES = {"subst": _NOUN, "depr": _NOUN, "ger": _GERUND}
 _POS_CLASSES |= dict.fromkeys(("adj", "adja", "adjp", "adjc"), _ADJECTIVE)
 _POS_CLASSES |= dict.fromkeys(
@@ -286,7 +293,14 @@ def _identifier_parts(runs: Sequence[str]) -> Iterator[str]:
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _lemma_term(folded: str) -> str:
-    readings = _readings(_spellings(folded))
+    spellings = _spellings(folded)
+    readings = _readings(spellings)
+    if not readings or min(readings).kind not in _WORD_KINDS:
+        # Words arrive lowercased, and a lowercase entry hides the names spelled alike: "jan"
+        # is only an abbreviation until it is read as "Jan". Asked only when no common word
+        # reads the spelling, so "zawarta" stays a form of "zawrzeć".
+        titled = [spelling.capitalize() for spelling in spellings]
+        readings += [r for r in _readings(titled) if r.kind in (_PROPER_NOUN, _PROPER_PLURAL)]
     return min(readings).term if readings else folded
 
 
@@ -377,7 +391,8 @@ def _classify(analyser: Any, interp: Any) -> _Class | None:
     proper = noun and _is_proper(interp.getName(analyser))
     plural_only = noun and "pt" in tag[4:]
     if proper:  # "Krakowie" is in Kraków more often than it is the Kraks
-        kind, order = _PROPER_NOUN, 0 if tag[1] == "sg" else 1
+        kind = _PROPER_NOUN if tag[1] == "sg" else _PROPER_PLURAL
+        order = min((_NAME_KINDS.get(name, 2) for name in interp.getName(analyser)), default=2)
     else:
         order = (
             len(_GENDERS) if plural_only else _GENDERS.get(tag[3].split(".")[0] if noun else "", 0)
