@@ -341,6 +341,9 @@ def _object_lock_sync(settings: Settings, args: argparse.Namespace) -> int:
     if not report.active:
         print("S3 Object Lock is off (DOCARCHIVE_S3_OBJECT_LOCK) or the bucket does not support it")
         return 0
+    if report.running_elsewhere:
+        print("another object-lock sync is running; nothing done")
+        return 0
     print(
         f"versions locked or extended: {report.locked}, legal holds set: {report.held}, "
         f"released: {report.released}, failed: {len(report.failed)}"

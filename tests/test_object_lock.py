@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from minio.commonconfig import ENABLED
 from minio.versioningconfig import VersioningConfig
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.models import AuditEvent
 from app.cli import main
 from app.config import ObjectLockMode, Settings
 from app.db import build_sessionmaker, session_scope
@@ -37,6 +38,7 @@ from app.storage.base import BlobLocked, verify_blob
 from app.storage.local import LocalBlobStore
 from app.storage.s3 import S3BlobStore
 from schemas.retention import ApproveIn, HoldIn, HoldRelease
+from schemas.search import SearchFilters
 from tests.conftest import MotoS3
 from tests.retention_docs import keys_of, make_document
 from workers import runtime
@@ -143,28 +145,44 @@ def test_moto_refuses_to_delete_a_locked_version(store: S3BlobStore, tmp_path: P
     assert _versions(store, [held]) == []
 
 
-def test_sync_locks_until_retain_until_and_extends_with_retention(
+def test_sync_locks_until_the_statutory_date_without_the_archives_extension(
     factory: sessionmaker[Session], store: S3BlobStore, locking: Settings, tmp_path: Path
 ) -> None:
-    document_id = _invoice(factory, store, tmp_path, date.today())
+    document_id = _invoice(factory, store, tmp_path, date(2024, 6, 15))
     version = _original(factory, document_id)
-    retain_until = _retain_until(factory, document_id)
+    statutory_until = _retain_until(factory, document_id)
 
     report = object_lock.sync(factory, store, locking)
 
     assert (report.active, report.locked, report.held, report.failed) == (True, 1, 0, {})
     (lock,) = store.lock_states(version.blob_key)
     assert (lock.until, lock.mode, lock.legal_hold) == (
-        object_lock.lock_end(retain_until), "GOVERNANCE", False,
+        object_lock.lock_end(statutory_until), "GOVERNANCE", False,
     )  # fmt: skip
     recorded = _recorded(factory, version.id)
     assert recorded is not None
-    assert (recorded.locked_until, recorded.mode) == (retain_until, "GOVERNANCE")
+    assert (recorded.locked_until, recorded.mode) == (statutory_until, "GOVERNANCE")
     assert object_lock.sync(factory, store, locking).locked == 0
 
-    later = date(retain_until.year + 3, 12, 31)
+    # The archive keeps it longer by its own choice: no duty, so no lock beyond the law's.
+    extended = date(statutory_until.year + 10, 12, 31)
     with session_scope(factory) as session:
-        retention.extend(session, document_id=document_id, until=later, actor="tests")
+        retention.extend(session, document_id=document_id, until=extended, actor="tests")
+    assert _retain_until(factory, document_id) == extended
+    assert object_lock.sync(factory, store, locking).locked == 0
+    assert store.lock_states(version.blob_key)[0].until == object_lock.lock_end(statutory_until)
+
+    # A later issue date moves the statutory date: the lock follows it.
+    with session_scope(factory) as session:
+        documents.correct_fields(
+            session, document_id=document_id, values={"issue_date": date.today().isoformat()},
+            expected_revision=1, actor=SYSTEM,
+        )  # fmt: skip
+        row = session.get(DocumentRetention, document_id)
+        assert row is not None
+        assert row.computed_until is not None
+        later = row.computed_until
+    assert statutory_until < later < extended
     assert object_lock.sync(factory, store, locking).locked == 1
     assert store.lock_states(version.blob_key)[0].until == object_lock.lock_end(later)
 
@@ -172,6 +190,39 @@ def test_sync_locks_until_retain_until_and_extends_with_retention(
     assert object_lock.sync(factory, store, compliance).locked == 1
     (lock,) = store.lock_states(version.blob_key)
     assert (lock.until, lock.mode) == (object_lock.lock_end(later), "COMPLIANCE")
+
+
+def test_no_retention_lock_without_a_statutory_basis(
+    factory: sessionmaker[Session], store: S3BlobStore, locking: Settings, tmp_path: Path
+) -> None:
+    """Pro-forma invoices and the default class cite no statute: an erasure request or a
+    corrected date must still be able to end them, so only a legal hold reaches the store."""
+    with session_scope(factory) as session:
+        proforma, unclassified = (
+            make_document(
+                session, store, tmp_path / "tmp", document_class=document_class,
+                fields={"issue_date": date.today().isoformat()},
+            )
+            for document_class in ("proforma", None)
+        )  # fmt: skip
+        for row in (session.get(DocumentRetention, d) for d in (proforma, unclassified)):
+            assert row is not None
+            assert row.retain_until is not None
+            assert (row.status, row.retain_until > date.today()) == ("dated", True)
+        holds.place_hold(
+            session, data=HoldIn(name="spór", reason="pozew", document_ids=[proforma]),
+            actor=SYSTEM,
+        )  # fmt: skip
+
+    report = object_lock.sync(factory, store, locking)
+
+    assert (report.locked, report.held) == (0, 1)
+    proforma_lock, unclassified_lock = (
+        store.lock_states(_original(factory, d).blob_key)[0] for d in (proforma, unclassified)
+    )
+    assert (proforma_lock.until, proforma_lock.legal_hold) == (None, True)
+    assert (unclassified_lock.until, unclassified_lock.legal_hold) == (None, False)
+    assert _recorded(factory, _original(factory, unclassified).id) is None
 
 
 def test_hold_sets_and_release_clears_the_legal_hold_flag(
@@ -234,6 +285,157 @@ def test_destruction_of_a_locked_object_is_refused_and_nothing_goes(
         assert session.get(Tombstone, document_id) is None
     verify_blob(store, sha256=version.sha256, size=version.size)
     assert all(store.stat(key) is not None for key in keys)
+
+
+def _due_for_destruction(factory: sessionmaker[Session], document_id: uuid.UUID) -> uuid.UUID:
+    """Correct the issue date to 2015 (retention long over) and approve the batch it joins."""
+    with session_scope(factory) as session:
+        documents.correct_fields(
+            session, document_id=document_id, values={"issue_date": "2015-01-10"},
+            expected_revision=1, actor=SYSTEM,
+        )  # fmt: skip
+        batch = disposal.collect(session)[BatchKind.destruction]
+        review.approve(session, batch_id=batch.id, data=ApproveIn(), actor=ANNA)
+        return batch.id
+
+
+def test_a_lock_on_a_later_object_refuses_the_item_before_anything_is_deleted(
+    factory: sessionmaker[Session], store: S3BlobStore, locking: Settings, tmp_path: Path
+) -> None:
+    """The second version's original is held; the first one (deleted first, were objects
+    deleted one by one) and every derived object keep all their S3 versions."""
+    with session_scope(factory) as session:
+        document_id = make_document(
+            session, store, tmp_path / "tmp", document_class="invoice",
+            fields={"issue_date": date.today().isoformat()}, versions=2,
+        )  # fmt: skip
+        keys = keys_of(session, document_id)
+        first, second = session.scalars(
+            select(DocumentVersion)
+            .where(DocumentVersion.document_id == document_id)
+            .order_by(DocumentVersion.number)
+        ).all()
+    store.set_legal_hold(second.blob_key, on=True)
+    stored = sorted((v.object_name, v.version_id) for v in _versions(store, keys))
+    batch_id = _due_for_destruction(factory, document_id)
+
+    report = disposal.destroy_batch(factory, store, locking, batch_id)
+
+    reason = "the store refused to delete: object under a legal hold"
+    assert (report.destroyed, report.refused) == (0, {str(document_id): reason})
+    assert sorted((v.object_name, v.version_id) for v in _versions(store, keys)) == stored
+    for version in (first, second):
+        verify_blob(store, sha256=version.sha256, size=version.size)
+    with factory() as session:
+        assert session.get(Document, document_id) is not None
+
+
+def test_delete_markers_go_last(
+    store: S3BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delete the store refuses (destruction checks every lock first, but one may be placed
+    after the check) leaves the marker above the held version: the object stays hidden."""
+    key = "sha256/hidden"
+    _put(store, tmp_path, key, b"hidden")
+    store.set_legal_hold(key, on=True)
+    store.client.remove_object(store.bucket, key)
+    assert store.stat(key) is None
+    # Test seam: versions newest first, the marker before what it hides (S3's own order; the
+    # SDK lists each page's versions before its markers, moto's page included).
+    listed = store._versions
+    monkeypatch.setattr(store, "_versions", lambda key: reversed(list(listed(key))))
+
+    with pytest.raises(BlobLocked, match="legal hold"):
+        store.delete(key)
+
+    assert store.stat(key) is None
+    assert store.stat(key, any_version=True) is not None
+    assert sorted(bool(v.is_delete_marker) for v in _versions(store, [key])) == [False, True]
+
+
+def test_a_bucket_versioned_after_the_store_read_it_loses_every_version(
+    factory: sessionmaker[Session], moto_s3: MotoS3, settings: Settings, tmp_path: Path
+) -> None:
+    bucket = f"later-{uuid.uuid4().hex[:12]}"
+    store = _store(moto_s3, bucket, object_lock=False)
+    document_id = _invoice(factory, store, tmp_path, date(2015, 1, 10))
+    with session_scope(factory) as session:
+        keys = keys_of(session, document_id)
+        batch = disposal.collect(session)[BatchKind.destruction]
+        review.approve(session, batch_id=batch.id, data=ApproveIn(), actor=ANNA)
+    # Versioning turned on while the process runs; the thumbnail then hides behind a marker.
+    store.client.set_bucket_versioning(bucket, VersioningConfig(ENABLED))
+    thumbnail = _original(factory, document_id).thumbnail_key
+    assert thumbnail is not None
+    store.client.remove_object(bucket, thumbnail)
+    assert store.stat(thumbnail) is None
+    assert store.stat(thumbnail, any_version=True) is not None
+
+    report = disposal.destroy_batch(factory, store, settings, batch.id)
+
+    assert (report.destroyed, report.refused) == (1, {})
+    assert _versions(store, keys) == []
+
+
+def test_one_sync_at_a_time_after_refreshing_search_holds(
+    factory: sessionmaker[Session],
+    engine: Engine,
+    store: S3BlobStore,
+    locking: Settings,
+    tmp_path: Path,
+) -> None:
+    with session_scope(factory) as session:
+        holds.place_hold(
+            session, data=HoldIn(name="kontrola", reason="kontrola skarbowa",
+                                 search=SearchFilters(document_class="invoice")),
+            actor=SYSTEM,
+        )  # fmt: skip
+    # Matches the hold's search only from now on: nothing but the sync refreshes the scope.
+    document_id = _invoice(factory, store, tmp_path, date.today())
+    version = _original(factory, document_id)
+
+    with engine.connect() as other:
+        other.scalar(select(func.pg_advisory_lock(object_lock.SYNC_LOCK)))
+        try:
+            busy = object_lock.sync(factory, store, locking)
+        finally:
+            other.scalar(select(func.pg_advisory_unlock(object_lock.SYNC_LOCK)))
+    report = object_lock.sync(factory, store, locking)
+
+    assert (busy.active, busy.running_elsewhere, busy.locked, busy.held) == (True, True, 0, 0)
+    assert (report.running_elsewhere, report.locked, report.held) == (False, 1, 1)
+    assert store.lock_states(version.blob_key)[0].legal_hold
+
+
+def test_each_chunk_is_audited_and_continues_after_the_last(
+    factory: sessionmaker[Session],
+    store: S3BlobStore,
+    locking: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(object_lock, "SYNC_CHUNK", 1)
+    locked_id, missing_id = (_invoice(factory, store, tmp_path, date.today()) for _ in range(2))
+    locked, missing = _original(factory, locked_id), _original(factory, missing_id)
+    store.delete(missing.blob_key)
+
+    report = object_lock.sync(factory, store, locking)
+
+    assert (report.locked, report.failed) == (1, {missing.blob_key: "not in the store"})
+    with factory() as session:
+        events = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "retention.object_lock_synced")
+            .order_by(AuditEvent.id)
+        ).all()
+    until = _retain_until(factory, locked_id).isoformat()
+    assert sorted((e.details for e in events), key=lambda d: bool(d["failed"])) == [
+        {"mode": "GOVERNANCE", "held": [], "released": [], "failed": [],
+         "locked": [{"version": str(locked.id), "until": until}]},
+        {"mode": "GOVERNANCE", "held": [], "released": [], "locked": [],
+         "failed": [{"version": str(missing.id), "problem": "not in the store"}]},
+    ]  # fmt: skip
+    assert {e.actor for e in events} == {"retention"}
 
 
 def test_destruction_in_a_versioned_bucket_removes_every_version(

@@ -161,8 +161,9 @@ def collect_disposal(timestamp: int) -> int:
     queueing_lock="retention.sync_object_lock",
 )
 def sync_object_lock(timestamp: int) -> int:
-    """Every 5 minutes, with DOCARCHIVE_S3_OBJECT_LOCK on: lock stored originals until their
-    retention date (extending it when retention is extended), set and clear legal holds."""
+    """Every 5 minutes, with DOCARCHIVE_S3_OBJECT_LOCK on: lock stored originals until the end
+    of their statutory retention (never an archive's extension nor a class without a statutory
+    basis), set and clear legal holds."""
     current = runtime.current()
     report = object_lock.sync(current.sessionmaker, current.store, current.settings)
     if report.failed:

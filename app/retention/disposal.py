@@ -274,6 +274,7 @@ def destroy_batch(
     chunk: int = CHUNK,
 ) -> DestructionReport:
     """Destroy what an approved batch lists; safe to run again after a crash at any point."""
+    store.refresh()
     report = DestructionReport()
     with session_scope(factory) as session:
         batch = session.get(DisposalBatch, batch_id)
@@ -435,9 +436,10 @@ def _delete_content(
 
 
 def _delete_objects(store: BlobStore, item: _Claimed) -> str | None:
-    """Originals first: when the store refuses one (its Object Lock: BlobLocked), nothing
-    of the item goes."""
+    """Originals first, all of them or none: the store checks every version of every key for
+    its Object Lock before it deletes any (BlobLocked), so a refused item keeps its bytes."""
     try:
+        store.check_deletable(item.keys)
         for key in item.keys:
             store.delete(key)
     except (BlobStoreUnavailable, OSError) as exc:

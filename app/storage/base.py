@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -94,6 +94,17 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove the object, every version of it in a versioned bucket; raise BlobLocked
         when the store's Object Lock refuses."""
+        ...
+
+    def check_deletable(self, keys: Sequence[str]) -> None:
+        """Raise BlobLocked when the store's Object Lock (a retention date still to come or a
+        legal hold) protects any version of any of `keys`: called before deleting any of them,
+        so a refusal cannot leave some of a document's objects deleted."""
+        ...
+
+    def refresh(self) -> None:
+        """Read again what the store's configuration decides (an S3 bucket's versioning and
+        Object Lock can be turned on at any time); at the start of each destruction run."""
         ...
 
     def iter_blobs(self) -> Iterator[BlobInfo]: ...

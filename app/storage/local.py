@@ -6,7 +6,7 @@ import errno
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -115,6 +115,13 @@ class LocalBlobStore:
         pass
 
     def set_legal_hold(self, key: str, *, on: bool) -> None:
+        pass
+
+    def check_deletable(self, keys: Sequence[str]) -> None:
+        pass
+
+    # Nothing of a directory's configuration changes how a file is deleted or found.
+    def refresh(self) -> None:
         pass
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,8 +84,7 @@ class S3BlobStore:
             except S3Error as exc:
                 if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                     raise
-        self._versioned = self._bucket_versioned()
-        self._lock_configured = self._versioned and self._bucket_locks()
+        self._read_configuration()
         if self.object_lock and not self._lock_configured:
             log.warning(
                 "S3 Object Lock is on, but bucket %r has no Object Lock configuration: "
@@ -93,6 +92,19 @@ class S3BlobStore:
                 self.bucket,
             )
         self._bucket_ready = True
+
+    def refresh(self) -> None:
+        try:
+            if self._bucket_ready:
+                self._read_configuration()
+            else:
+                self._ensure_bucket()
+        except _STORE_ERRORS as exc:
+            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
+
+    def _read_configuration(self) -> None:
+        self._versioned = self._bucket_versioned()
+        self._lock_configured = self._versioned and self._bucket_locks()
 
     def _bucket_versioned(self) -> bool:
         """A versioned bucket keeps an object's bytes after a plain delete (a delete marker
@@ -161,11 +173,13 @@ class S3BlobStore:
         return BlobInfo(key=key, size=obj.size or 0, modified_at=modified)
 
     def stat(self, key: str, *, any_version: bool = False) -> BlobInfo | None:
+        # Any version is listed whatever the bucket's versioning was when last read (a bucket
+        # versioned since then hides bytes behind a delete marker from a HEAD); a listing
+        # costs a round trip as a HEAD does, and shows an unversioned object as version "null".
         try:
             if any_version:
                 self._ensure_bucket()
-                if self._versioned:
-                    return self._any_version(key)
+                return self._any_version(key)
             return self._head(key)
         except _STORE_ERRORS as exc:
             raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
@@ -178,19 +192,41 @@ class S3BlobStore:
         return None
 
     def _versions(self, key: str) -> Iterator[Any]:
-        """Every version of `key`, delete markers included, newest first."""
+        """Every version of `key`, delete markers included (in the SDK's order: each page's
+        versions, then its markers)."""
         for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True):
             if obj.object_name == key:
                 yield obj
 
+    def check_deletable(self, keys: Sequence[str]) -> None:
+        """Only a bucket with Object Lock can lock a version: elsewhere nothing is read."""
+        try:
+            self._ensure_bucket()
+            if self._lock_configured:
+                for key in keys:
+                    self._refuse_if_locked(key)
+        except _STORE_ERRORS as exc:
+            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
+
+    def _refuse_if_locked(self, key: str) -> None:
+        now = datetime.now(UTC)
+        for version in self._versions(key):
+            if version.is_delete_marker:
+                continue
+            lock = self._lock_of(key, version.version_id)
+            if lock is not None and lock.locks_at(now):
+                raise BlobLocked(key, lock)
+
     def delete(self, key: str) -> None:
-        """Never sends the governance bypass: what the store's lock protects stays."""
+        """Never sends the governance bypass: what the store's lock protects stays. Delete
+        markers go last: without its marker, a version a lock keeps is visible again."""
         try:
             self._ensure_bucket()
             if not self._versioned:
                 self.client.remove_object(self.bucket, key)
                 return
-            for version in list(self._versions(key)):
+            versions = sorted(self._versions(key), key=lambda v: bool(v.is_delete_marker))
+            for version in versions:
                 self._delete_version(key, version.version_id)
         except _STORE_ERRORS as exc:
             raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
