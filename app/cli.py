@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -120,6 +121,11 @@ def _run_uvicorn(app: Any, settings: Settings, args: argparse.Namespace) -> None
         f"(API docs at /docs, blobs: {settings.blob_backend.value})",
         flush=True,
     )
+    # Everything imported and built so far lives as long as the process: out of the collector's
+    # sight, a full collection no longer walks it (70-85 ms pauses every ~18 searches in
+    # bench/search.py without this, the p95 of the slower query types).
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(config).run()
 
 

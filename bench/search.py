@@ -3,14 +3,16 @@
 Documents (invoices, contracts, HR records; a title and 1–3 pages of text as one body, with
 the typed fields filters use: issue and due dates, gross amount, currency, NIPs, counterparty
 names, tags) are normalised with `app.search.polish` in this process and loaded with COPY; the
-indexes are built after the load (their build time and size are reported). Each query type runs
-`app.search.service.search` as the API does (first page, bounded total, facets) `--repeat`
-times, with p50/p95/p99, and a naive ILIKE baseline over the raw text when `--ilike`. Pages are
-not loaded, so snippets are not part of the figures.
+indexes the models declare are built after the load (build time and size reported). Each query
+type runs `app.search.service.search` as the API does (first page, bounded total, facets)
+`--repeat` times, with p50/p95/p99, and a naive ILIKE baseline over the raw text when `--ilike`;
+as the system, or as a user with `--roles` (their visibility predicate in every query). Pages
+are not loaded, so snippets are not part of the figures.
 
     .venv/bin/python bench/search.py --documents 100000 --ilike
     .venv/bin/python bench/search.py --documents 1000000 --keep   # prints the database URL
     .venv/bin/python bench/search.py --url postgresql://...       # measure a kept database
+    .venv/bin/python bench/search.py --url postgresql://... --roles hr,accountant --only NIP
 (DATABASE_URL for a server, where a scratch database is made; otherwise the embedded one.)
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import os
 import random
 import statistics
@@ -34,18 +37,21 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.db import build_engine, build_sessionmaker, normalise_url
 from app.migrate import upgrade
 from app.search.index import filter_lexemes, fold_name
+from app.search.models import DocumentSearch
 from app.search.pesel import pesel_lexeme
 from app.search.polish import index_terms, terms_version
 from app.search.service import search
-from app.security.principal import system_actor
+from app.security.principal import Actor, system_actor
 from bench.audit_chain import scratch_database
 from schemas.search import SearchRequest
 
@@ -150,18 +156,10 @@ SEARCH_COLUMNS = (
     "document_id, terms_text, issue_date, due_date, gross_amount, currency, seller_nip, "
     "buyer_nip, invoice_number, tags, counterparties, uploaded_at"
 )
+# built after the load, as the models declare them (and the migrations create them)
 INDEXES = {
-    "ix_document_search_terms": "USING gin (terms)",
-    "ix_document_search_issue_date": "(issue_date DESC NULLS LAST, document_id DESC)",
-    "ix_document_search_gross_amount": "(gross_amount DESC NULLS LAST, document_id DESC)",
-    "ix_document_search_due_date": "(due_date)",
-    "ix_document_search_uploaded_at": "(uploaded_at, document_id)",
-    "ix_document_search_seller_nip": "(seller_nip)",
-    "ix_document_search_buyer_nip": "(buyer_nip)",
-    "ix_document_search_invoice_number": "(invoice_number)",
-    "ix_document_search_ksef_number": "(ksef_number)",
-    "ix_document_search_tags": "USING gin (tags)",
-    "ix_document_search_counterparties": "USING gin (counterparties)",
+    index.name: str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+    for index in sorted(DocumentSearch.__table__.indexes, key=lambda index: str(index.name))
 }
 
 
@@ -232,9 +230,9 @@ def load(url: str, count: int, *, raw: bool) -> dict[str, float]:
         conn.commit()
         vectors = time.perf_counter()
         figures = {"normalise + COPY s": loaded - started, "tsvector s": vectors - loaded}
-        for name, definition in INDEXES.items():
+        for name, statement in INDEXES.items():
             began = time.perf_counter()
-            conn.execute(f"CREATE INDEX {name} ON document_search {definition}")
+            conn.execute(statement)
             conn.commit()
             if name == "ix_document_search_terms":
                 figures[f"{name} build s"] = time.perf_counter() - began
@@ -250,7 +248,8 @@ def load(url: str, count: int, *, raw: bool) -> dict[str, float]:
                     "WHERE indrelid = 'document_search'::regclass"
                 ).fetchone()
             else:
-                size = conn.execute("SELECT pg_total_relation_size(%s)", (relation,)).fetchone()
+                # the table with its TOAST, without its indexes (counted on their own)
+                size = conn.execute("SELECT pg_table_size(%s)", (relation,)).fetchone()
             figures[f"{name} MB"] = float(size[0] if size else 0) / 1e6
     return figures
 
@@ -270,10 +269,23 @@ def percentiles(times: list[float]) -> str:
     return f"p50 {cuts[49]:7.1f}  p95 {cuts[94]:7.1f}  p99 {cuts[98]:7.1f} ms"
 
 
-def measure(url: str, repeat: int, *, ilike: bool, only: str | None) -> None:
+def measure(
+    url: str,
+    repeat: int,
+    *,
+    ilike: bool,
+    only: str | None,
+    roles: str | None = None,
+    freeze: bool = False,
+) -> None:
+    if freeze:  # what a server can do once started: its objects out of the collector's sweeps
+        gc.collect()
+        gc.freeze()
     engine = build_engine(url, pool_size=2)
     factory = build_sessionmaker(engine)
     actor = system_actor("bench")
+    if roles:  # a user: their visibility predicate on every query
+        actor = Actor(name="bench", user_id=uuid.uuid4(), roles=frozenset(roles.split(",")))
     with factory() as session:
         for name, params in QUERIES.items():
             if only and only not in name:
@@ -321,6 +333,12 @@ def database(keep: bool) -> Iterator[str]:
         yield url
 
 
+def measure_as_asked(url: str, args: argparse.Namespace) -> None:
+    measure(
+        url, args.repeat, ilike=args.ilike, only=args.only, roles=args.roles, freeze=args.freeze_gc
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--documents", type=int, default=20_000)
@@ -329,9 +347,17 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database (DATABASE_URL)")
     parser.add_argument("--url", help="measure an existing (kept) database, no load")
     parser.add_argument("--only", help="run only the query types whose name contains this")
+    parser.add_argument(
+        "--roles", help="search as a user with these roles (comma-separated), not the system"
+    )
+    parser.add_argument(
+        "--freeze-gc",
+        action="store_true",
+        help="gc.freeze() before measuring: no full collections over the loaded modules",
+    )
     args = parser.parse_args()
     if args.url:
-        measure(args.url, args.repeat, ilike=args.ilike, only=args.only)
+        measure_as_asked(args.url, args)
         return
     with database(args.keep) as url:
         upgrade(url)
@@ -339,7 +365,7 @@ def main() -> None:
             print(f"database: {url}", flush=True)
         for name, value in load(url, args.documents, raw=args.ilike).items():
             print(f"{name:32} {value:8.1f}", flush=True)
-        measure(url, args.repeat, ilike=args.ilike, only=args.only)
+        measure_as_asked(url, args)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,17 @@ def found(client: httpx.Client, q: str, **params: Any) -> set[str]:
     return {hit["document"]["id"] for hit in search(client, q, **params)["items"]}
 
 
+def classify_as_hr_record(client: httpx.Client, document_id: str) -> None:
+    """A processed document (revision 1) becomes an HR record, which accounting roles do not
+    see."""
+    response = client.patch(
+        f"/documents/{document_id}",
+        json={"document_class": "hr_record"},
+        headers={"If-Match": '"r1"'},
+    )
+    assert response.status_code == 200, response.text
+
+
 def test_inflected_forms_and_missing_diacritics_find_the_document(
     client: httpx.Client, run_worker: RunWorker
 ) -> None:
@@ -308,12 +319,7 @@ def test_the_callers_visibility_limits_results_counts_facets_and_snippets(
         },
     )
     hr_document = ids["kadry.pdf"]
-    response = client.patch(
-        f"/documents/{hr_document}",
-        json={"document_class": "hr_record"},
-        headers={"If-Match": '"r1"'},
-    )
-    assert response.status_code == 200, response.text
+    classify_as_hr_record(client, hr_document)
     accountant = login_as("anna", "accountant")  # accounting roles do not see HR records
 
     assert found(client, "faktura") == {ids["fv.xml"], hr_document}

@@ -10,8 +10,8 @@ import pytest
 
 from app.search import service as search_service
 from tests import samples
-from tests.conftest import RunWorker, upload
-from tests.test_search import found, processed, search
+from tests.conftest import LoginAs, RunWorker, upload
+from tests.test_search import classify_as_hr_record, found, processed, search
 
 pytestmark = pytest.mark.parametrize("blob_store", ["local"], indirect=True)
 
@@ -117,6 +117,20 @@ def test_every_filter_alone_and_combined(client: httpx.Client, corpus: dict[str,
         assert response.status_code == 200, (params, response.text)
     creator = client.get(f"/documents/{corpus['a']}").json()["created_by"]
     assert names(corpus, found(client, "", uploaded_by=creator)) == {"a", "b", "c", "d"}
+
+
+def test_an_upload_range_with_words(
+    client: httpx.Client, corpus: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_service, "WINDOW", 1)  # past the bound too
+    uploaded = client.get(f"/documents/{corpus['b']}").json()["created_at"]
+
+    before = search(client, "faktura", uploaded_before=uploaded)
+    after = search(client, "faktura", uploaded_after=uploaded, currency="EUR")
+
+    assert [hit["document"]["id"] for hit in before["items"]] == [corpus["a"]]
+    assert (before["total"], before["total_exact"]) == (1, True)
+    assert [hit["document"]["id"] for hit in after["items"]] == [corpus["b"]]
 
 
 @pytest.mark.parametrize(
@@ -316,3 +330,34 @@ def test_filters_on_circulation_holds_and_retention(
     assert found(client, "", retention_due_before=retain_until) == set()
     later = f"{int(retain_until[:4]) + 1}-01-01"
     assert first in found(client, "", retention_due_before=later)
+
+
+def test_matches_the_caller_may_not_see_do_not_crowd_out_those_they_may(
+    client: httpx.Client,
+    run_worker: RunWorker,
+    login_as: LoginAs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The window's ids come from the search rows before the base query sees them: when it
+    turns some of a full window away, the newest visible matches lie further and are read."""
+    ids = processed(
+        client,
+        run_worker,
+        **{
+            "a.xml": samples.ksef_fa3("FV/5/2026"),
+            "b.xml": samples.ksef_fa3("FV/6/2026"),
+            "kadry.pdf": samples.text_pdf(["Faktura za szkolenie BHP"]),
+        },
+    )
+    classify_as_hr_record(client, ids["kadry.pdf"])
+    accountant = login_as("anna", "accountant")  # accounting roles do not see HR records
+    monkeypatch.setattr(search_service, "WINDOW", 1)  # the newest match, hidden, fills it
+
+    body = search(accountant, "faktura", sort="uploaded_at")
+
+    assert (body["total_exact"], body["items"][0]["document"]["id"]) == (False, ids["b.xml"])
+    assert walk(accountant, q="faktura", sort="uploaded_at") == [ids["b.xml"], ids["a.xml"]]
+    monkeypatch.setattr(search_service, "WINDOW", 1000)
+    exact = search(accountant, "faktura")
+    assert (exact["total"], exact["total_exact"]) == (2, True)
+    assert exact["facets"]["class"] == [{"value": "invoice", "count": 2}]

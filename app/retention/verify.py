@@ -39,6 +39,7 @@ def retention_problems(factory: sessionmaker[Session], store: BlobStore) -> list
             *_destroyed_while_held(session),
             *_interrupted(session),
         ]
+    store.refresh()  # a bucket versioned since the process started is checked version by version
     return problems + list(_content_left(factory, store))
 
 

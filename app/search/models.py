@@ -27,21 +27,49 @@ class DocumentSearch(Base):
     __table_args__ = (
         Index("ix_document_search_terms", "terms", postgresql_using="gin"),
         # sorts put documents without the value last when descending (first when ascending),
-        # and walk these indexes in either direction
+        # and walk these indexes in either direction. A search's window (its newest matches)
+        # is read from one index alone where it can be: the upload time is in every filter's
+        # index, and a range of dates with amounts (or amounts with dates) is one scan
         Index(
             "ix_document_search_issue_date",
             text("issue_date DESC NULLS LAST"),
             text("document_id DESC"),
+            postgresql_include=["uploaded_at", "gross_amount"],
         ),
         Index(
             "ix_document_search_gross_amount",
             text("gross_amount DESC NULLS LAST"),
             text("document_id DESC"),
+            postgresql_include=["uploaded_at", "issue_date"],
         ),
-        Index("ix_document_search_due_date", "due_date"),
-        Index("ix_document_search_uploaded_at", "uploaded_at", "document_id"),
-        Index("ix_document_search_seller_nip", "seller_nip"),
-        Index("ix_document_search_buyer_nip", "buyer_nip"),
+        Index(
+            "ix_document_search_due_date",
+            "due_date",
+            postgresql_include=["uploaded_at"],
+            postgresql_where=text("due_date IS NOT NULL"),
+        ),
+        # newest first; filters on tags, names and currency are checked in the index itself
+        Index(
+            "ix_document_search_uploaded_at",
+            "uploaded_at",
+            "document_id",
+            postgresql_include=["tags", "counterparties", "currency"],
+        ),
+        # a NIP's documents newest first, straight from the index
+        Index(
+            "ix_document_search_seller_nip",
+            "seller_nip",
+            "uploaded_at",
+            "document_id",
+            postgresql_where=text("seller_nip IS NOT NULL"),
+        ),
+        Index(
+            "ix_document_search_buyer_nip",
+            "buyer_nip",
+            "uploaded_at",
+            "document_id",
+            postgresql_where=text("buyer_nip IS NOT NULL"),
+        ),
         Index("ix_document_search_invoice_number", "invoice_number"),
         Index("ix_document_search_ksef_number", "ksef_number"),
         Index("ix_document_search_tags", "tags", postgresql_using="gin"),

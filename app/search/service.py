@@ -9,7 +9,10 @@ Costs stay bounded however many documents match:
   columns. Up to the bound that is every match: the total and the facets are exact, and the
   page is sorted from those rows (a rare term sorted by date never walks the date index).
   Past it, the total is the planner's estimate and the facets are those of the window scaled
-  to it (marked by `total_exact: false`);
+  to it (marked by `total_exact: false`). When words or filters need the search row, the
+  window's ids come from `document_search` alone (through one index where the models give
+  one: the upload order, a NIP's, a date or amount range's), and the base query then judges
+  those ids only; if it turns some of a full window away, the joined query reads further;
 - relevance ranks that window (every match, or the newest `WINDOW`): ranking reads each
   candidate's whole vector, so it is never done over an unbounded set;
 - other sorts over many matches walk their index ((value, id) or upload date), which finds
@@ -38,6 +41,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     and_,
+    any_,
     bindparam,
     cast,
     func,
@@ -52,7 +56,12 @@ from sqlalchemy.orm import Session
 from app.documents import repository, service
 from app.documents.models import Document, DocumentPage
 from app.errors import BadRequest, Unprocessable
-from app.search.filters import filter_tsquery, record_conditions, search_conditions
+from app.search.filters import (
+    counterparty_names,
+    filter_tsquery,
+    record_conditions,
+    search_conditions,
+)
 from app.search.models import DocumentSearch
 from app.search.pesel import pesel_lexeme
 from app.search.query import ParsedQuery, PeselLexeme, parse_query
@@ -92,6 +101,10 @@ _NEIGHBOURS = text(
 @dataclass(frozen=True, slots=True)
 class _Plan:
     actor: Actor
+    # filtered documents (visibility, class, status, upload range, uploader, record state)
+    base: Select[Any]
+    # conditions on the search row (text, typed filters); empty: no row needed
+    conditions: tuple[ColumnElement[bool], ...]
     # filtered documents joined to their search rows (outer join when nothing needs a row)
     matched: Select[Any]
     # the same with an inner join: a date or amount sort walks the (value, document_id) index
@@ -124,7 +137,8 @@ def search(session: Session, *, request: SearchRequest, actor: Actor) -> SearchR
     _tune_planner(session)
     pesel: PeselLexeme | None = pesel_lexeme if sees_pesel(actor) else None
     parsed = parse_query(request.q, pesel=pesel)
-    plan = _plan(request, actor, parsed)
+    names = counterparty_names(session, request)
+    plan = _plan(request, actor, parsed, names)
     summary = _summary(session, plan)
     exact_tsquery: ColumnElement[Any] | None = None
     expansions: dict[str, list[str]] = {}
@@ -133,7 +147,7 @@ def search(session: Session, *, request: SearchRequest, actor: Actor) -> SearchR
         if expansions:
             exact_tsquery = plan.tsquery
             parsed = parse_query(request.q, pesel=pesel, expansions=expansions)
-            plan = _plan(request, actor, parsed)
+            plan = _plan(request, actor, parsed, names)
             summary = _summary(session, plan)
     hits, next_cursor = _page(session, plan, summary, request, parsed, exact_tsquery)
     if expansions:
@@ -156,9 +170,15 @@ def _tune_planner(session: Session) -> None:
     documents). Parallel workers only add start-up time to these bounded queries."""
     session.execute(text("SET LOCAL random_page_cost = 1.1"))
     session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    # psycopg prepares a statement run five times, and PostgreSQL may then keep one generic
+    # plan for it: the plan of a term in a third of the documents differs from that of a rare
+    # one (a generic plan took the window of "umowa najmu" from 5 ms to 70 ms at 100k)
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
-def _plan(request: SearchRequest, actor: Actor, parsed: ParsedQuery) -> _Plan:
+def _plan(
+    request: SearchRequest, actor: Actor, parsed: ParsedQuery, names: list[str] | None
+) -> _Plan:
     base = repository.filtered_documents(
         actor,
         document_class=request.document_class,
@@ -169,7 +189,9 @@ def _plan(request: SearchRequest, actor: Actor, parsed: ParsedQuery) -> _Plan:
     if request.uploaded_by is not None:
         base = base.where(Document.created_by == request.uploaded_by)
     base = base.where(*record_conditions(request))
-    conditions = search_conditions(request, with_text=parsed.tsquery is not None)
+    conditions = search_conditions(
+        request, with_text=parsed.tsquery is not None, counterparties=names
+    )
     tsquery = None
     if parsed.tsquery is not None:
         tsquery = func.to_tsquery(cast(literal("simple"), REGCONFIG), parsed.tsquery)
@@ -177,6 +199,8 @@ def _plan(request: SearchRequest, actor: Actor, parsed: ParsedQuery) -> _Plan:
         text_and_filters = parsed.tsquery if filtered is None else f"{parsed.tsquery} & {filtered}"
         matching = func.to_tsquery(cast(literal("simple"), REGCONFIG), text_and_filters)
         conditions.append(DocumentSearch.terms.bool_op("@@")(matching))
+    if conditions:
+        conditions += _uploaded_range(request)
     sort = request.sort or (SearchSort.relevance if tsquery is not None else SearchSort.uploaded_at)
     onclause = DocumentSearch.document_id == Document.id
     indexed = base.join(DocumentSearch, onclause).where(*conditions)
@@ -188,6 +212,8 @@ def _plan(request: SearchRequest, actor: Actor, parsed: ParsedQuery) -> _Plan:
     )
     return _Plan(
         actor=actor,
+        base=base,
+        conditions=tuple(conditions),
         matched=matched,
         indexed=indexed,
         sort=sort,
@@ -196,6 +222,18 @@ def _plan(request: SearchRequest, actor: Actor, parsed: ParsedQuery) -> _Plan:
         newest=newest,
         tsquery=tsquery,
     )
+
+
+def _uploaded_range(request: SearchRequest) -> list[ColumnElement[bool]]:
+    """The base query's upload range again on the search row's copy of the upload time, so
+    that the window's walk of `document_search` starts and stops inside it."""
+    uploaded = DocumentSearch.uploaded_at
+    conditions = []
+    if request.uploaded_after is not None:
+        conditions.append(uploaded >= request.uploaded_after)
+    if request.uploaded_before is not None:
+        conditions.append(uploaded < request.uploaded_before)
+    return conditions
 
 
 def _sort_key(sort: SearchSort, tsquery: ColumnElement[Any] | None) -> ColumnElement[Any]:
@@ -210,28 +248,62 @@ def _sort_key(sort: SearchSort, tsquery: ColumnElement[Any] | None) -> ColumnEle
 
 
 def _summary(session: Session, plan: _Plan) -> _Summary:
-    """One pass over at most `WINDOW + 1` matches, newest first: the planner reads a rare
-    term's few matches through the GIN index and sorts them, and walks the upload-date index
-    for a common term, stopping at the bound either way."""
-    year = cast(func.extract("year", DocumentSearch.issue_date), Integer)
-    window = (
-        plan.matched.with_only_columns(
-            Document.id,
-            plan.key,
-            Document.document_class,
-            Document.status,
-            year,
-            DocumentSearch.counterparties,
-        )
-        .order_by(plan.newest[0].desc(), plan.newest[1].desc())
-        .limit(WINDOW + 1)
-    )
-    rows = session.execute(window).all()
+    """One pass over at most `WINDOW + 1` matches, newest first, and what they tell."""
+    rows = _window(session, plan)
     exact = len(rows) <= WINDOW
     rows = rows[:WINDOW]
     total = len(rows) if exact else max(WINDOW + 1, _estimate(session, plan.matched))
     facets = _facets(rows, total / max(len(rows), 1))
     return _Summary(rows=rows, total=total, exact=exact, facets=facets)
+
+
+def _window(session: Session, plan: _Plan) -> Sequence[Any]:
+    """The newest `WINDOW + 1` matches with their sort key and facet columns. When search
+    rows are filtered, their ids come first from `document_search` alone, then the columns
+    and the base query's conditions for those ids only: a join would probe `documents` for
+    every match (thousands for a filter) before the newest are known."""
+    if plan.conditions:
+        rows = _window_by_search_rows(session, plan)
+        if rows is not None:
+            return rows
+    window = (
+        _window_columns(plan.matched, plan)
+        .order_by(plan.newest[0].desc(), plan.newest[1].desc())
+        .limit(WINDOW + 1)
+    )
+    return session.execute(window).all()
+
+
+def _window_columns(query: Select[Any], plan: _Plan) -> Select[Any]:
+    year = cast(func.extract("year", DocumentSearch.issue_date), Integer)
+    return query.with_only_columns(
+        Document.id,
+        plan.key,
+        Document.document_class,
+        Document.status,
+        year,
+        DocumentSearch.counterparties,
+    )
+
+
+def _window_by_search_rows(session: Session, plan: _Plan) -> Sequence[Any] | None:
+    """The window from the newest matching search rows, or None when the base query turned
+    some of a full window away (the newest visible matches may lie past it)."""
+    newest = (
+        select(DocumentSearch.document_id)
+        .where(*plan.conditions)
+        .order_by(DocumentSearch.uploaded_at.desc(), DocumentSearch.document_id.desc())
+        .limit(WINDOW + 1)
+    )
+    ids = list(session.scalars(newest))
+    if not ids:
+        return []
+    joined = plan.base.join(DocumentSearch, DocumentSearch.document_id == Document.id)
+    chosen = Document.id == any_(bindparam("window_ids", ids, type_=ARRAY(Uuid)))
+    found = {row[0]: row for row in session.execute(_window_columns(joined, plan).where(chosen))}
+    if len(ids) > WINDOW and len(found) < len(ids):
+        return None
+    return [found[document_id] for document_id in ids if document_id in found]
 
 
 def _estimate(session: Session, matched: Select[Any]) -> int:
