@@ -179,8 +179,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument(
         "--api-thread-tokens",
         type=int,
-        help="diagnostic: give the API's default thread pool (anyio, 40 threads) this many\n"
-        "threads, through a sitecustomize on the API's PYTHONPATH; the product is unchanged",
+        help="the API's thread pool for blocking requests (DOCARCHIVE_API_THREADS; the\n"
+        "service's default when not given)",
     )
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
@@ -288,14 +288,20 @@ def letter_lines(rng: random.Random, tag: str) -> list[str]:
     ]
 
 
+# reportlab keeps a registered font's subsets in the font object: two threads saving PDFs at
+# once corrupted them once (an IndexError in makeSubset killed an uploader thread, run E).
+_PDF_LOCK = threading.Lock()
+
+
 def text_pdf(lines: list[str], *, encrypt: str | None = None) -> bytes:
     out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4, invariant=True, encrypt=encrypt)
-    pdf.setFont(_font(), 11)
-    for row, line in enumerate(lines):
-        pdf.drawString(60, 780 - 18 * row, line)
-    pdf.showPage()
-    pdf.save()
+    with _PDF_LOCK:
+        pdf = canvas.Canvas(out, pagesize=A4, invariant=True, encrypt=encrypt)
+        pdf.setFont(_font(), 11)
+        for row, line in enumerate(lines):
+            pdf.drawString(60, 780 - 18 * row, line)
+        pdf.showPage()
+        pdf.save()
     return out.getvalue()
 
 
@@ -516,32 +522,10 @@ def process(
         log.close()
 
 
-THREAD_TOKENS_HOOK = """\
-# Written by bench/load.py --api-thread-tokens: a bigger default thread pool for anyio.
-from anyio._backends import _asyncio
-
-_original = _asyncio.AsyncIOBackend.current_default_thread_limiter.__func__
-
-
-def _bigger(cls):
-    limiter = _original(cls)
-    if limiter.total_tokens < {tokens}:
-        limiter.total_tokens = {tokens}
-    return limiter
-
-
-_asyncio.AsyncIOBackend.current_default_thread_limiter = classmethod(_bigger)
-"""
-
-
 def api_env(cfg: Config, site: Site) -> dict[str, str]:
     env = site.env()
-    if cfg.api_thread_tokens is None:
-        return env
-    hook = site.work / "api-hook"
-    hook.mkdir(exist_ok=True)
-    (hook / "sitecustomize.py").write_text(THREAD_TOKENS_HOOK.format(tokens=cfg.api_thread_tokens))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hook), env.get("PYTHONPATH")) if p)
+    if cfg.api_thread_tokens is not None:
+        env["DOCARCHIVE_API_THREADS"] = str(cfg.api_thread_tokens)
     return env
 
 
@@ -1159,7 +1143,7 @@ def load_and_check(
             "workers": cfg.workers,
             "worker_concurrency": cfg.worker_concurrency,
             "documents_cap": cfg.documents,
-            "api_thread_tokens": cfg.api_thread_tokens or "anyio default (40)",
+            "api_threads": cfg.api_thread_tokens or "the service default (DOCARCHIVE_API_THREADS)",
             "load_seconds": load_seconds,
             "load1_mean": statistics.fmean(s.load1 for s in load_samples),
             "load1_max": max(s.load1 for s in load_samples),

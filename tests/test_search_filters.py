@@ -361,3 +361,49 @@ def test_matches_the_caller_may_not_see_do_not_crowd_out_those_they_may(
     exact = search(accountant, "faktura")
     assert (exact["total"], exact["total_exact"]) == (2, True)
     assert exact["facets"]["class"] == [{"value": "invoice", "count": 2}]
+
+
+def test_a_caller_seeing_few_classes_finds_also_what_is_granted_and_a_filter_past_the_window(
+    client: httpx.Client,
+    run_worker: RunWorker,
+    login_as: LoginAs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past a full window the classes a caller sees go into the query as lexemes, and what
+    they see whatever the class (a grant here) is read apart; a document filter that turns a
+    full window away still falls back to reading further."""
+    ids = processed(
+        client,
+        run_worker,
+        **{
+            "a.xml": samples.ksef_fa3("FV/7/2026"),
+            "b.xml": samples.ksef_fa3("FV/8/2026"),
+            "granted.pdf": samples.text_pdf(["Faktura za badania lekarskie"]),
+            "hidden.pdf": samples.text_pdf(["Faktura za szkolenie BHP"]),
+        },
+    )
+    for name in ("granted.pdf", "hidden.pdf"):
+        classify_as_hr_record(client, ids[name])
+    accountant = login_as("anna", "accountant")
+    hr = login_as("kadry", "hr")
+    granted = hr.post(f"/documents/{ids['granted.pdf']}/grants", json={"user": "anna"})
+    assert granted.status_code == 201, granted.text
+    monkeypatch.setattr(search_service, "WINDOW", 1)  # the newest match, hidden, fills it
+    windows: list[object] = []
+    by_rows = search_service._window_by_search_rows
+
+    def spied(*args: Any) -> object:
+        windows.append(result := by_rows(*args))
+        return result
+
+    monkeypatch.setattr(search_service, "_window_by_search_rows", spied)
+
+    newest_first = walk(accountant, q="faktura", sort="uploaded_at")
+
+    assert newest_first == [ids["granted.pdf"], ids["b.xml"], ids["a.xml"]]
+    assert windows
+    assert None not in windows  # never the walk through every hidden match
+    # A status no match has: the base query turns every window away, nothing is found.
+    assert walk(accountant, q="faktura", sort="uploaded_at", status="failed") == []
+    monkeypatch.setattr(search_service, "WINDOW", 1000)
+    assert search(accountant, "faktura")["total"] == 3

@@ -51,6 +51,8 @@ class Document(Timestamped, Base):
         Index("ix_documents_created_at_id", "created_at", "id"),
         Index("ix_documents_class_created_at", "document_class", "created_at"),
         Index("ix_documents_status_created_at", "status", "created_at"),
+        # what a clerk sees (their own uploads) and the "uploaded by" filter
+        Index("ix_documents_created_by_created_at", "created_by", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -61,15 +61,20 @@ def _classes_where(actor: Actor, right: Any) -> Select[str]:
 
 
 def _granted(actor: Actor, *permissions: str) -> ColumnElement[bool]:
+    return exists().where(
+        DocumentGrant.document_id == Document.id, *_grant_conditions(actor, *permissions)
+    )
+
+
+def _grant_conditions(actor: Actor, *permissions: str) -> list[ColumnElement[bool]]:
     holder: ColumnElement[bool] = DocumentGrant.role.in_(sorted(actor.roles))
     if actor.user_id is not None:
         holder = or_(DocumentGrant.user_id == actor.user_id, holder)
-    return exists().where(
-        DocumentGrant.document_id == Document.id,
+    return [
         holder,
         DocumentGrant.permission.in_(permissions),
         or_(DocumentGrant.expires_at.is_(None), DocumentGrant.expires_at > func.now()),
-    )
+    ]
 
 
 def visible(actor: Actor) -> ColumnElement[bool]:
@@ -78,8 +83,44 @@ def visible(actor: Actor) -> ColumnElement[bool]:
         return true()
     if not actor.may(Scope.read):
         return false()
-    rules = [
+    return or_(
         _effective_class().in_(_classes_where(actor, ClassPermission.can_view)),
+        *_beyond_classes(actor),
+    )
+
+
+def viewable_classes(session: Session, actor: Actor) -> frozenset[str] | None:
+    """The classes whose every document this actor may see (None: every class, a system
+    actor). `visible` is these classes or `visible_beyond_classes`."""
+    if actor.is_system:
+        return None
+    if not actor.may(Scope.read):
+        return frozenset()
+    return frozenset(session.scalars(_classes_where(actor, ClassPermission.can_view)))
+
+
+def seen_whatever_the_class(actor: Actor) -> list[Select[uuid.UUID]]:
+    """The ids of the documents an actor sees whatever their class (own uploads, grants,
+    tasks), one query per rule, each through its own index; none for a system actor, who
+    sees every class."""
+    if actor.is_system or not actor.may(Scope.read):
+        return []
+    queries = [
+        select(Document.id).where(
+            Document.created_by == actor.name,
+            _effective_class().in_(_classes_where(actor, ClassPermission.can_upload)),
+        ),
+        select(DocumentGrant.document_id).where(
+            *_grant_conditions(actor, GrantPermission.view, GrantPermission.edit)
+        ),
+    ]
+    if _hooks.task_documents is not None:
+        queries.append(_hooks.task_documents(actor))
+    return queries
+
+
+def _beyond_classes(actor: Actor) -> list[ColumnElement[bool]]:
+    rules = [
         and_(
             Document.created_by == actor.name,
             _effective_class().in_(_classes_where(actor, ClassPermission.can_upload)),
@@ -88,7 +129,7 @@ def visible(actor: Actor) -> ColumnElement[bool]:
     ]
     if _hooks.task_documents is not None:
         rules.append(Document.id.in_(_hooks.task_documents(actor)))
-    return or_(*rules)
+    return rules
 
 
 def _has_class_right(session: Session, actor: Actor, code: str | None, right: Any) -> bool:
