@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from app.circulation import absences, escalation, repository, service, views, workflows
-from app.circulation.models import Absence, CirculationTask, Workflow
+from app.circulation.models import Absence, Workflow
+from app.cursors import decode_cursor, encode_cursor
 from app.db import utcnow
 from app.deps import ActorDep, SessionDep
 from app.documents import service as documents
-from app.errors import BadRequest, NotFound, problem_responses
+from app.errors import NotFound, problem_responses
 from app.security.permissions import require_write_scope
 from schemas.circulation import (
     AbsenceIn,
@@ -58,29 +55,15 @@ def my_tasks(
         step=step,
         overdue_at=now if overdue else None,
         descending=sort == "-due",
-        after=None if cursor is None else _decode_cursor(cursor),
+        after=None if cursor is None else decode_cursor(cursor),
     )
     rows = session.execute(query.limit(limit + 1)).all()
     page = [(task, c, d) for task, c, d in rows[:limit]]
     more = len(rows) > limit
     return TaskPage(
         items=views.inbox_items(session, page, now=now),
-        next_cursor=_encode_cursor(page[-1][0]) if more else None,
+        next_cursor=encode_cursor(page[-1][0].due_at, page[-1][0].id) if more else None,
     )
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime | None, uuid.UUID]:
-    try:
-        due, task_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return (None if due is None else datetime.fromisoformat(due)), uuid.UUID(task_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise BadRequest("the cursor is not one this API issued") from exc
-
-
-def _encode_cursor(task: CirculationTask) -> str:
-    due = task.due_at
-    pair = [None if due is None else due.isoformat(), str(task.id)]
-    return base64.urlsafe_b64encode(json.dumps(pair).encode()).decode()
 
 
 @router.get("/me/notifications", response_model=list[NotificationOut])

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -16,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
+from app.cursors import decode_dated_cursor, encode_cursor
 from app.db import session_scope
 from app.deps import ActorDep, SessionDep, SettingsDep, StoreDep
 from app.documents import repository, service
@@ -218,19 +216,6 @@ def _require_editable(request: Request, document_id: uuid.UUID, actor: Actor) ->
         service.require_editable(session, document_id, actor)
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created_at, document_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(created_at), uuid.UUID(document_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise BadRequest("the cursor is not one this API issued") from exc
-
-
-def _encode_cursor(document: Document) -> str:
-    raw = json.dumps([document.created_at.isoformat(), str(document.id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
 @router.get("", response_model=DocumentList, responses=problem_responses(400, 422))
 def list_documents(
     session: SessionDep,
@@ -251,7 +236,7 @@ def list_documents(
         uploaded_before=uploaded_before,
     )
     if cursor is not None:
-        created_at, last_id = _decode_cursor(cursor)
+        created_at, last_id = decode_dated_cursor(cursor)
         query = query.where(
             (Document.created_at < created_at)
             | ((Document.created_at == created_at) & (Document.id < last_id))
@@ -261,7 +246,7 @@ def list_documents(
     page, more = documents[:limit], len(documents) > limit
     return DocumentList(
         items=[service.document_out(d) for d in page],
-        next_cursor=_encode_cursor(page[-1]) if more else None,
+        next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
     )
 
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
+from app.cursors import decode_dated_cursor, encode_cursor
 from app.deps import ActorDep, SessionDep
-from app.errors import BadRequest, problem_responses
+from app.errors import problem_responses
 from app.retention import erasure
 from app.retention.erasure_models import ErasureAnswer, ErasureRequest
 from app.security.permissions import sees_pesel
@@ -51,12 +48,12 @@ def list_requests(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ErasureRequestPage:
     """Newest first; follow `next_cursor`."""
-    after = None if cursor is None else _decode_cursor(cursor)
+    after = None if cursor is None else decode_dated_cursor(cursor)
     rows = erasure.list_requests(session, actor, after=after, limit=limit + 1)
     page, more = rows[:limit], len(rows) > limit
     return ErasureRequestPage(
         items=[summary_out(request, actor) for request in page],
-        next_cursor=_encode_cursor(page[-1]) if more else None,
+        next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
     )
 
 
@@ -95,16 +92,3 @@ def _answer_out(answer: ErasureAnswer, actor: Actor) -> ErasureAnswerOut:
     return shown.model_copy(
         update={"title": mask_pesels(shown.title), "message": mask_pesels(shown.message)}
     )
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created, request_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(created), uuid.UUID(request_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise BadRequest("the cursor is not one this API issued") from exc
-
-
-def _encode_cursor(request: ErasureRequest) -> str:
-    pair = [request.created_at.isoformat(), str(request.id)]
-    return base64.urlsafe_b64encode(json.dumps(pair).encode()).decode()
