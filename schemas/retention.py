@@ -43,6 +43,16 @@ class ClassMappingIn(BaseModel):
     retention_classes: list[str] = Field(max_length=20)
 
 
+class StoreLockOut(BaseModel):
+    """The S3 Object Lock one version's original carries, as last applied by the sync."""
+
+    version: int
+    locked_until: date | None
+    mode: str | None
+    legal_hold: bool
+    synced_at: datetime
+
+
 class DocumentRetentionOut(BaseModel):
     """`retain_until` null with status `unknown_trigger`: kept until the trigger is known;
     status `permanent`: category A, never destroyed; `destroyed`: only the tombstone is left."""
@@ -58,6 +68,10 @@ class DocumentRetentionOut(BaseModel):
     basis: str
     held_by: list[uuid.UUID] = Field(default_factory=list)
     extended_until: date | None = None
+    store_locks: list[StoreLockOut] = Field(
+        default_factory=list,
+        description="S3 Object Lock of each version's original (empty: none applied)",
+    )
     destroyed_at: datetime | None = None
     batch_id: uuid.UUID | None = None
 

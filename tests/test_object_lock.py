@@ -24,6 +24,7 @@ from app.db import build_sessionmaker, session_scope
 from app.documents import service as documents
 from app.documents.models import Document, DocumentVersion
 from app.retention import disposal, holds, object_lock, review
+from app.retention import endpoints as retention_endpoints
 from app.retention import service as retention
 from app.retention.models import (
     BatchKind,
@@ -163,6 +164,11 @@ def test_sync_locks_until_the_statutory_date_without_the_archives_extension(
     assert recorded is not None
     assert (recorded.locked_until, recorded.mode) == (statutory_until, "GOVERNANCE")
     assert object_lock.sync(factory, store, locking).locked == 0
+    with factory() as session:  # what GET /documents/{id}/retention shows of it
+        shown = retention_endpoints.document_retention(document_id, session, ANNA).store_locks
+    assert [(s.version, s.locked_until, s.mode, s.legal_hold) for s in shown] == [
+        (1, statutory_until, "GOVERNANCE", False)
+    ]
 
     # The archive keeps it longer by its own choice: no duty, so no lock beyond the law's.
     extended = date(statutory_until.year + 10, 12, 31)

@@ -18,16 +18,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import record
 from app.db import session_scope, utcnow
 from app.documents.models import DocumentVersion
 from app.errors import Conflict
-from app.locks import lock_key
+from app.locks import only_one
 from app.reliability import repository
 from app.reliability.models import FixityCheck, FixityOutcome, FixityRun
 from app.storage import BlobMissing, BlobStore, BlobStoreUnavailable
@@ -108,17 +107,11 @@ def run_fixity(
 
 @contextmanager
 def _only_run(factory: sessionmaker[Session]) -> Iterator[None]:
-    """One run at a time across every process: a session-level advisory lock on a connection
-    of its own, released at the end (or with the connection, when the process dies)."""
-    key = lock_key("fixity", "run")
-    engine: Engine = factory.kw["bind"]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if not conn.scalar(select(func.pg_try_advisory_lock(key))):
+    """One run at a time across every process."""
+    with only_one(factory, "fixity", "run") as alone:
+        if not alone:
             raise FixityRunInProgress("another fixity run is in progress")
-        try:
-            yield
-        finally:
-            conn.scalar(select(func.pg_advisory_unlock(key)))
+        yield
 
 
 def _start(factory: sessionmaker[Session], *, share: float, trigger: str) -> FixityReport:

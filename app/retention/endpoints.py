@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.deps import ActorDep, SessionDep
 from app.documents import service as documents
+from app.documents.models import DocumentVersion
 from app.errors import NotFound, problem_responses
 from app.retention import classes, disposal, holds, protocol, repository, review
 from app.retention.models import (
@@ -19,6 +20,7 @@ from app.retention.models import (
     DocumentRetention,
     HeldDocument,
     LegalHold,
+    ObjectLock,
     Tombstone,
 )
 from app.security.principal import Actor
@@ -37,6 +39,7 @@ from schemas.retention import (
     ItemOut,
     RetentionClassIn,
     RetentionClassOut,
+    StoreLockOut,
 )
 
 router = APIRouter(tags=["retention"])
@@ -94,7 +97,27 @@ def document_retention(
         basis=row.basis,
         held_by=[hold.id for hold in repository.holds_of(session, document_id)],
         extended_until=row.extended_until,
+        store_locks=_store_locks(session, document_id),
     )
+
+
+def _store_locks(session: Session, document_id: uuid.UUID) -> list[StoreLockOut]:
+    rows = session.execute(
+        select(DocumentVersion.number, ObjectLock)
+        .join(ObjectLock, ObjectLock.version_id == DocumentVersion.id)
+        .where(DocumentVersion.document_id == document_id)
+        .order_by(DocumentVersion.number)
+    )
+    return [
+        StoreLockOut(
+            version=number,
+            locked_until=lock.locked_until,
+            mode=lock.mode,
+            legal_hold=lock.legal_hold,
+            synced_at=lock.synced_at,
+        )
+        for number, lock in rows
+    ]
 
 
 def _tombstone_out(session: Session, document_id: uuid.UUID, actor: Actor) -> DocumentRetentionOut:

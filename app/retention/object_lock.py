@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import record
 from app.config import ObjectLockMode, Settings
 from app.db import session_scope, utcnow
 from app.documents.models import DocumentVersion
-from app.locks import lock_key
+from app.locks import lock_key, only_one
 from app.retention import holds, repository
 from app.retention.models import DocumentRetention, ObjectLock
 from app.retention.rules import Status
@@ -40,7 +38,8 @@ log = logging.getLogger(__name__)
 SYNC_CHUNK = 200
 SYNC_THREADS = 8
 SYNC_ACTOR = "retention"
-SYNC_LOCK = lock_key("retention", "object-lock sync")
+_SYNC = ("retention", "object-lock sync")
+SYNC_LOCK = lock_key(*_SYNC)
 
 
 @dataclass
@@ -84,28 +83,13 @@ def sync(
     report = SyncReport(active=settings.s3_object_lock and store.object_lock_active())
     if not report.active:
         return report
-    with _only_sync(factory) as alone:
+    with only_one(factory, *_SYNC) as alone:
         if not alone:
             report.running_elsewhere = True
             return report
         _refresh_holds(factory)
         _sync_versions(factory, store, settings.s3_object_lock_mode, limit, report)
     return report
-
-
-@contextmanager
-def _only_sync(factory: sessionmaker[Session]) -> Iterator[bool]:
-    """Whether no other sync runs: a session-level advisory lock on a connection of its own,
-    released at the end (or with the connection, when the process dies)."""
-    engine: Engine = factory.kw["bind"]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        if not connection.scalar(select(func.pg_try_advisory_lock(SYNC_LOCK))):
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            connection.scalar(select(func.pg_advisory_unlock(SYNC_LOCK)))
 
 
 def _refresh_holds(factory: sessionmaker[Session]) -> None:
