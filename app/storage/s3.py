@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,13 +95,11 @@ class S3BlobStore:
         self._bucket_ready = True
 
     def refresh(self) -> None:
-        try:
+        with _translated():
             if self._bucket_ready:
                 self._read_configuration()
             else:
                 self._ensure_bucket()
-        except _STORE_ERRORS as exc:
-            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
     def _read_configuration(self) -> None:
         self._versioned = self._bucket_versioned()
@@ -126,16 +125,14 @@ class S3BlobStore:
         return True
 
     def object_lock_active(self) -> bool:
-        try:
+        with _translated():
             self._ensure_bucket()
-        except _STORE_ERRORS as exc:
-            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
         return self.object_lock and self._lock_configured
 
     def put(self, key: str, source: Path, *, size: int) -> bool:
         # No HEAD first: callers hold the content's lock and checked for a duplicate, and a
         # content-addressed PUT of the same bytes is harmless. Saves a round trip per upload.
-        try:
+        with _translated():
             self._ensure_bucket()
             with source.open("rb") as data:
                 # Two parts in flight: each costs a part's size in memory (150 MB RSS budget).
@@ -147,8 +144,6 @@ class S3BlobStore:
                     part_size=self.part_size,
                     num_parallel_uploads=2,
                 )
-        except _STORE_ERRORS as exc:
-            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
         return True
 
     def open(self, key: str, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
@@ -177,14 +172,12 @@ class S3BlobStore:
         # a HEAD); callers that must not miss a bucket versioned since it was last read call
         # `refresh()` first (a destruction run, verify). A listing by prefix is not a HEAD's
         # cost everywhere: moto's scans the bucket, 170 ms per key at 1 500 objects.
-        try:
+        with _translated():
             if any_version:
                 self._ensure_bucket()
                 if self._versioned:
                     return self._any_version(key)
             return self._head(key)
-        except _STORE_ERRORS as exc:
-            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
     def _any_version(self, key: str) -> BlobInfo | None:
         for version in self._versions(key):
@@ -202,13 +195,11 @@ class S3BlobStore:
 
     def check_deletable(self, keys: Sequence[str]) -> None:
         """Only a bucket with Object Lock can lock a version: elsewhere nothing is read."""
-        try:
+        with _translated():
             self._ensure_bucket()
             if self._lock_configured:
                 for key in keys:
                     self._refuse_if_locked(key)
-        except _STORE_ERRORS as exc:
-            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
     def _refuse_if_locked(self, key: str) -> None:
         now = datetime.now(UTC)
@@ -222,7 +213,7 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         """Never sends the governance bypass: what the store's lock protects stays. Delete
         markers go last: without its marker, a version a lock keeps is visible again."""
-        try:
+        with _translated():
             self._ensure_bucket()
             if not self._versioned:
                 self.client.remove_object(self.bucket, key)
@@ -230,8 +221,6 @@ class S3BlobStore:
             versions = sorted(self._versions(key), key=lambda v: bool(v.is_delete_marker))
             for version in versions:
                 self._delete_version(key, version.version_id)
-        except _STORE_ERRORS as exc:
-            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
     def _delete_version(self, key: str, version_id: str) -> None:
         try:
@@ -264,13 +253,11 @@ class S3BlobStore:
 
     def lock_states(self, key: str) -> list[ObjectLockState]:
         """The lock of each stored version of `key`, newest first."""
-        try:
+        with _translated():
             return [
                 self._lock_of(key, v.version_id) or ObjectLockState()
                 for v in self._stored_versions(key)
             ]
-        except _STORE_ERRORS as exc:
-            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
     def _stored_versions(self, key: str) -> list[Any]:
         self._ensure_bucket()
@@ -280,11 +267,9 @@ class S3BlobStore:
         return versions
 
     def retain(self, key: str, *, until: datetime, mode: str) -> None:
-        try:
+        with _translated():
             for version in self._stored_versions(key):
                 self._retain_version(key, version.version_id, until, mode)
-        except _STORE_ERRORS as exc:
-            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
     def _retain_version(self, key: str, version_id: str, until: datetime, mode: str) -> None:
         """Extend, never shorten; a COMPLIANCE lock stays COMPLIANCE (S3 allows no weakening)."""
@@ -301,11 +286,9 @@ class S3BlobStore:
     def set_legal_hold(self, key: str, *, on: bool) -> None:
         client = self.client
         change = client.enable_object_legal_hold if on else client.disable_object_legal_hold
-        try:
+        with _translated():
             for version in self._stored_versions(key):
                 change(self.bucket, key, version_id=version.version_id)
-        except _STORE_ERRORS as exc:
-            raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
         try:
@@ -326,6 +309,16 @@ class S3BlobStore:
             self._ensure_bucket()
         except _STORE_ERRORS as exc:
             raise BlobStoreUnavailable(f"S3 blob store unreachable: {exc}") from exc
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """What the SDK, urllib3 or the socket raise becomes BlobStoreUnavailable (the caller
+    answers 503); BlobMissing and BlobLocked pass as they are."""
+    try:
+        yield
+    except _STORE_ERRORS as exc:
+        raise BlobStoreUnavailable(f"S3 blob store error: {exc}") from exc
 
 
 def _stream(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
