@@ -112,7 +112,7 @@ class _Plan:
     base: Select[Any]
     # conditions on the search row (text, typed filters); empty: no row needed
     conditions: tuple[ColumnElement[bool], ...]
-    # the same without the text: typed filters and the upload range
+    # the same without the words: typed filters and the upload range
     row_conditions: tuple[ColumnElement[bool], ...]
     # the words and the filter lexemes, as a tsquery's text (None: no words)
     text_and_filters: str | None
@@ -324,8 +324,7 @@ def _window_by_search_rows(session: Session, plan: _Plan) -> Sequence[Any] | Non
         # without words the classes would be the only lexemes asked: two thirds of the index
         return None
     scope = " | ".join(f"'{filter_lexeme(CLASS, code)}'" for code in sorted(classes))
-    words = plan.text_and_filters
-    in_classes = [*plan.row_conditions, _matches(f"({words}) & ({scope})" if words else scope)]
+    in_classes = [*plan.row_conditions, _matches(f"({plan.text_and_filters}) & ({scope})")]
     seen = seen_whatever_the_class(plan.actor)
     if UNCLASSIFIED in classes:  # not classified yet: no class lexeme in the row
         seen.append(select(Document.id).where(Document.document_class.is_(None)))

@@ -91,7 +91,7 @@ def visible(actor: Actor) -> ColumnElement[bool]:
 
 def viewable_classes(session: Session, actor: Actor) -> frozenset[str] | None:
     """The classes whose every document this actor may see (None: every class, a system
-    actor). `visible` is these classes or `visible_beyond_classes`."""
+    actor). `visible` is these classes or what `seen_whatever_the_class` lists."""
     if actor.is_system:
         return None
     if not actor.may(Scope.read):
@@ -106,10 +106,7 @@ def seen_whatever_the_class(actor: Actor) -> list[Select[uuid.UUID]]:
     if actor.is_system or not actor.may(Scope.read):
         return []
     queries = [
-        select(Document.id).where(
-            Document.created_by == actor.name,
-            _effective_class().in_(_classes_where(actor, ClassPermission.can_upload)),
-        ),
+        select(Document.id).where(_own_uploads(actor)),
         select(DocumentGrant.document_id).where(
             *_grant_conditions(actor, GrantPermission.view, GrantPermission.edit)
         ),
@@ -119,12 +116,17 @@ def seen_whatever_the_class(actor: Actor) -> list[Select[uuid.UUID]]:
     return queries
 
 
+def _own_uploads(actor: Actor) -> ColumnElement[bool]:
+    """What they uploaded to a class their roles may upload to ("clerk: see own")."""
+    return and_(
+        Document.created_by == actor.name,
+        _effective_class().in_(_classes_where(actor, ClassPermission.can_upload)),
+    )
+
+
 def _beyond_classes(actor: Actor) -> list[ColumnElement[bool]]:
     rules = [
-        and_(
-            Document.created_by == actor.name,
-            _effective_class().in_(_classes_where(actor, ClassPermission.can_upload)),
-        ),
+        _own_uploads(actor),
         _granted(actor, GrantPermission.view, GrantPermission.edit),
     ]
     if _hooks.task_documents is not None:
