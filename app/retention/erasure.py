@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, cast, func, literal, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
@@ -39,7 +38,7 @@ from app.retention.models import (
     RetentionClass,
 )
 from app.retention.rules import Category, Status
-from app.search.filters import search_conditions
+from app.search.filters import search_conditions, terms_match
 from app.search.models import DocumentSearch
 from app.search.pesel import pesel_lexeme
 from app.search.query import parse_query
@@ -120,27 +119,22 @@ def shown_subject(kind: str, value: str, *, unmasked: bool) -> str:
 # --- finding --------------------------------------------------------------------------------
 
 
-def _matches(terms: str) -> ColumnElement[bool]:
-    tsquery = func.to_tsquery(cast(literal("simple"), REGCONFIG), terms)
-    return DocumentSearch.terms.bool_op("@@")(tsquery)
-
-
 def _condition(kind: SubjectKind, value: str) -> ColumnElement[bool]:
     """PESEL: its keyed hash in the index; NIP: seller or buyer NIP, or the number anywhere in
     the text; name: the words as a phrase (Polish forms match), or a counterparty name."""
     if kind is SubjectKind.pesel:
-        return _matches(f"'{pesel_lexeme(value)}'")
+        return terms_match(f"'{pesel_lexeme(value)}'")
     if kind is SubjectKind.nip:
         text_query = parse_query(value).tsquery
         assert text_query is not None
         return or_(
             DocumentSearch.seller_nip == value,
             DocumentSearch.buyer_nip == value,
-            _matches(text_query),
+            terms_match(text_query),
         )
     phrase = parse_query(f'"{value}"').tsquery
     named = search_conditions(SearchFilters(counterparty=value))
-    return or_(*named) if phrase is None else or_(_matches(phrase), *named)
+    return or_(*named) if phrase is None else or_(terms_match(phrase), *named)
 
 
 def subject_documents(kind: SubjectKind, value: str) -> Select[uuid.UUID]:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, exists, func, literal, select
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
 from app.circulation.models import Circulation
@@ -65,6 +67,13 @@ def search_conditions(
     if request.ksef_number is not None:
         conditions.append(row.ksef_number == _required(request, "ksef_number"))
     return conditions
+
+
+def terms_match(tsquery_text: str) -> ColumnElement[bool]:
+    """The search row's vector matches this tsquery text (terms as `app.search.polish` makes
+    them, parsed with the 'simple' configuration, which keeps them whole)."""
+    tsquery = func.to_tsquery(sql_cast(literal("simple"), REGCONFIG), tsquery_text)
+    return DocumentSearch.terms.bool_op("@@")(tsquery)
 
 
 def filter_tsquery(request: SearchFilters) -> str | None:

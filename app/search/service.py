@@ -62,6 +62,7 @@ from app.search.filters import (
     filter_tsquery,
     record_conditions,
     search_conditions,
+    terms_match,
 )
 from app.search.index import CLASS, filter_lexeme
 from app.search.models import DocumentSearch
@@ -210,7 +211,7 @@ def _plan(
         tsquery = func.to_tsquery(cast(literal("simple"), REGCONFIG), parsed.tsquery)
         filtered = filter_tsquery(request)
         text_and_filters = parsed.tsquery if filtered is None else f"{parsed.tsquery} & {filtered}"
-        conditions.append(_matches(text_and_filters))
+        conditions.append(terms_match(text_and_filters))
     if conditions:
         conditions += _uploaded_range(request)
     sort = request.sort or (SearchSort.relevance if tsquery is not None else SearchSort.uploaded_at)
@@ -306,11 +307,6 @@ _SEEN_BY_ID = 10_000
 _THROUGH_GIN = 10_000
 
 
-def _matches(tsquery_text: str) -> ColumnElement[bool]:
-    tsquery = func.to_tsquery(cast(literal("simple"), REGCONFIG), tsquery_text)
-    return DocumentSearch.terms.bool_op("@@")(tsquery)
-
-
 def _window_by_search_rows(session: Session, plan: _Plan) -> Sequence[Any] | None:
     """The window from the newest matching search rows, or None when the base query turned
     some of a full window away (the newest visible matches may lie past it). A caller who
@@ -324,7 +320,7 @@ def _window_by_search_rows(session: Session, plan: _Plan) -> Sequence[Any] | Non
         # without words the classes would be the only lexemes asked: two thirds of the index
         return None
     scope = " | ".join(f"'{filter_lexeme(CLASS, code)}'" for code in sorted(classes))
-    in_classes = [*plan.row_conditions, _matches(f"({plan.text_and_filters}) & ({scope})")]
+    in_classes = [*plan.row_conditions, terms_match(f"({plan.text_and_filters}) & ({scope})")]
     seen = seen_whatever_the_class(plan.actor)
     if UNCLASSIFIED in classes:  # not classified yet: no class lexeme in the row
         seen.append(select(Document.id).where(Document.document_class.is_(None)))
